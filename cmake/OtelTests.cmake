@@ -1,0 +1,21 @@
+# otel_add_unit_tests(DIR LIBS...): every DIR/tests/test_*.c is one cmocka executable, run by ctest
+# with label `unit`, and again under valgrind memcheck with label `memcheck`.
+function(otel_add_unit_tests dir)
+  file(GLOB test_sources CONFIGURE_DEPENDS ${dir}/tests/test_*.c)
+  foreach(src ${test_sources})
+    get_filename_component(name ${src} NAME_WE)
+    add_executable(${name} ${src})
+    target_compile_options(${name} PRIVATE ${OTEL_WARNINGS})
+    target_link_libraries(${name} PRIVATE ${ARGN} PkgConfig::CMOCKA)
+    add_test(NAME unit.${name} COMMAND ${name})
+    set_tests_properties(unit.${name} PROPERTIES LABELS unit TIMEOUT 300
+      ENVIRONMENT "OTEL_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+    if(VALGRIND AND NOT SANITIZE)
+      add_test(NAME memcheck.${name}
+        COMMAND ${VALGRIND} --tool=memcheck --error-exitcode=99 --leak-check=full
+                --errors-for-leak-kinds=definite --track-origins=yes --quiet $<TARGET_FILE:${name}>)
+      set_tests_properties(memcheck.${name} PROPERTIES LABELS memcheck TIMEOUT 900
+        ENVIRONMENT "OTEL_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+    endif()
+  endforeach()
+endfunction()

@@ -1,0 +1,266 @@
+/*
+ * compress.c - gzip/zlib/deflate with zlib, zstd with libzstd (see compress.h).
+ *
+ * Content-Encoding names and their exact, case-sensitive matching follow the collector's
+ * confighttp (core@v0.142.0:config/confighttp/compression.go): "deflate" is decoded as a zlib
+ * stream there, so it is here. snappy and lz4 (which confighttp also accepts) have no library on
+ * this platform's list of dependencies; they are rejected as unsupported, a known gap.
+ */
+#include "compress.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+static const struct {
+    const char *name;
+    enum compression c;
+} encodings[] = {
+    {"gzip", COMPRESSION_GZIP},
+    {"zlib", COMPRESSION_ZLIB},
+    {"deflate", COMPRESSION_DEFLATE},
+    {"zstd", COMPRESSION_ZSTD},
+};
+
+int compression_parse(const char *content_encoding, enum compression *out)
+{
+    if (!content_encoding || !*content_encoding) {
+        *out = COMPRESSION_NONE;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(encodings) / sizeof(encodings[0]); i++) {
+        if (strcmp(content_encoding, encodings[i].name) == 0) {
+            *out = encodings[i].c;
+            return 0;
+        }
+    }
+    return -ENOTSUP;
+}
+
+const char *compression_name(enum compression c)
+{
+    for (size_t i = 0; i < sizeof(encodings) / sizeof(encodings[0]); i++)
+        if (encodings[i].c == c)
+            return encodings[i].name;
+    return "none";
+}
+
+/* zlib's windowBits: 16+ selects the gzip wrapper, plain MAX_WBITS the zlib wrapper. */
+static int zlib_window_bits(enum compression c)
+{
+    return c == COMPRESSION_GZIP ? 16 + MAX_WBITS : MAX_WBITS;
+}
+
+static int compress_zlib(enum compression c, const uint8_t *in, size_t len, uint8_t **out,
+                         size_t *out_len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, zlib_window_bits(c), 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK)
+        return -ENOMEM;
+    size_t cap = deflateBound(&zs, (uLong)len) + 32;
+    uint8_t *buf = malloc(cap);
+    if (!buf) {
+        deflateEnd(&zs);
+        return -ENOMEM;
+    }
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)len;
+    zs.next_out = buf;
+    zs.avail_out = (uInt)cap;
+    int rc = deflate(&zs, Z_FINISH);
+    size_t produced = zs.total_out;
+    deflateEnd(&zs);
+    if (rc != Z_STREAM_END) {
+        free(buf);
+        return -EINVAL;
+    }
+    *out = buf;
+    *out_len = produced;
+    return 0;
+}
+
+static int compress_zstd(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
+{
+    size_t cap = ZSTD_compressBound(len);
+    uint8_t *buf = malloc(cap ? cap : 1);
+    if (!buf)
+        return -ENOMEM;
+    size_t n = ZSTD_compress(buf, cap, in, len, 1);
+    if (ZSTD_isError(n)) {
+        free(buf);
+        return -EINVAL;
+    }
+    *out = buf;
+    *out_len = n;
+    return 0;
+}
+
+int compress_buffer(enum compression c, const uint8_t *in, size_t len, uint8_t **out,
+                    size_t *out_len)
+{
+    switch (c) {
+    case COMPRESSION_NONE: {
+        uint8_t *buf = malloc(len ? len : 1);
+        if (!buf)
+            return -ENOMEM;
+        if (len)
+            memcpy(buf, in, len);
+        *out = buf;
+        *out_len = len;
+        return 0;
+    }
+    case COMPRESSION_GZIP:
+    case COMPRESSION_ZLIB:
+    case COMPRESSION_DEFLATE: return compress_zlib(c, in, len, out, out_len);
+    case COMPRESSION_ZSTD: return compress_zstd(in, len, out, out_len);
+    }
+    return -EINVAL;
+}
+
+/* A growable output buffer bounded by `max`: growing past it is -EFBIG. */
+struct bounded_buffer {
+    uint8_t *data;
+    size_t len, cap, max;
+};
+
+static int bounded_reserve(struct bounded_buffer *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t want = b->cap ? b->cap * 2 : 64 * 1024;
+    while (want < b->len + extra + 1)
+        want *= 2;
+    if (want > b->max + 1)
+        want = b->max + 1;
+    if (want <= b->cap)
+        return -EFBIG;
+    uint8_t *grown = realloc(b->data, want);
+    if (!grown)
+        return -ENOMEM;
+    b->data = grown;
+    b->cap = want;
+    return 0;
+}
+
+static const char *go_reader_name(enum compression c)
+{
+    return c == COMPRESSION_GZIP ? "gzip" : "zlib";
+}
+
+static int decompress_zlib(enum compression c, const uint8_t *in, size_t len,
+                           struct bounded_buffer *b, struct error *err)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (inflateInit2(&zs, zlib_window_bits(c)) != Z_OK)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)len;
+    int rc = Z_OK;
+    int result = 0;
+    while (rc != Z_STREAM_END) {
+        if (bounded_reserve(b, 64 * 1024) < 0 && b->cap - b->len <= 1) {
+            result = error_set(err, -EFBIG, ERROR_PERMANENT, "http: request body too large");
+            break;
+        }
+        zs.next_out = b->data + b->len;
+        zs.avail_out = (uInt)(b->cap - b->len - 1);
+        uInt before = zs.avail_out;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        b->len += before - zs.avail_out;
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
+            /* Go reports a bad magic number as "invalid header" and anything later as corrupt
+             * input; zlib tells them apart only by how far it got. */
+            if (zs.total_in < 2 || (c == COMPRESSION_GZIP && zs.total_in < 10))
+                result = error_set(err, -EINVAL, ERROR_PERMANENT, "%s: invalid header",
+                                   go_reader_name(c));
+            else
+                result =
+                    error_set(err, -EINVAL, ERROR_PERMANENT,
+                              "flate: corrupt input before offset %lu", (unsigned long)zs.total_in);
+            break;
+        }
+        if (rc == Z_MEM_ERROR) {
+            result = error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+            break;
+        }
+        if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
+            result = error_set(err, -EINVAL, ERROR_PERMANENT, len < 2 ? "EOF" : "unexpected EOF");
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    return result;
+}
+
+static int decompress_zstd(const uint8_t *in, size_t len, struct bounded_buffer *b,
+                           struct error *err)
+{
+    ZSTD_DStream *ds = ZSTD_createDStream();
+    if (!ds)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    ZSTD_initDStream(ds);
+    ZSTD_inBuffer input = {in, len, 0};
+    int result = 0;
+    size_t ret = 1;
+    while (ret != 0) {
+        if (bounded_reserve(b, 64 * 1024) < 0 && b->cap - b->len <= 1) {
+            result = error_set(err, -EFBIG, ERROR_PERMANENT, "http: request body too large");
+            break;
+        }
+        ZSTD_outBuffer output = {b->data + b->len, b->cap - b->len - 1, 0};
+        size_t in_before = input.pos;
+        ret = ZSTD_decompressStream(ds, &output, &input);
+        b->len += output.pos;
+        if (ZSTD_isError(ret)) {
+            result = error_set(err, -EINVAL, ERROR_PERMANENT, "zstd: %s", ZSTD_getErrorName(ret));
+            break;
+        }
+        if (ret != 0 && input.pos == input.size && output.pos == 0 && in_before == input.pos) {
+            result = error_set(err, -EINVAL, ERROR_PERMANENT, "unexpected EOF");
+            break;
+        }
+    }
+    ZSTD_freeDStream(ds);
+    return result;
+}
+
+int decompress_buffer(enum compression c, const uint8_t *in, size_t len, size_t max_out,
+                      uint8_t **out, size_t *out_len, struct error *err)
+{
+    struct bounded_buffer b = {NULL, 0, 0, max_out};
+    int rc;
+    switch (c) {
+    case COMPRESSION_NONE:
+        if (len > max_out)
+            return error_set(err, -EFBIG, ERROR_PERMANENT, "http: request body too large");
+        rc = bounded_reserve(&b, len);
+        if (rc == 0 && len)
+            memcpy(b.data, in, len);
+        b.len = len;
+        break;
+    case COMPRESSION_GZIP:
+    case COMPRESSION_ZLIB:
+    case COMPRESSION_DEFLATE: rc = decompress_zlib(c, in, len, &b, err); break;
+    case COMPRESSION_ZSTD: rc = decompress_zstd(in, len, &b, err); break;
+    default: rc = error_set(err, -ENOTSUP, ERROR_PERMANENT, "unsupported compression");
+    }
+    if (rc == -ENOMEM && err && !err->message[0])
+        error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    if (rc < 0) {
+        free(b.data);
+        return rc;
+    }
+    if (!b.data && bounded_reserve(&b, 0) < 0)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    b.data[b.len] = '\0';
+    *out = b.data;
+    *out_len = b.len;
+    return 0;
+}

@@ -1,0 +1,106 @@
+/* Unit tests for compress: round trips, Go-worded errors, the output bound. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress.h"
+
+static void test_round_trip_every_compression(void **state)
+{
+    const char *text = "hello hello hello hello otlp";
+    enum compression kinds[] = {COMPRESSION_NONE, COMPRESSION_GZIP, COMPRESSION_ZLIB,
+                                COMPRESSION_DEFLATE, COMPRESSION_ZSTD};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        uint8_t *packed = NULL, *unpacked = NULL;
+        size_t packed_len = 0, unpacked_len = 0;
+        assert_int_equal(
+            compress_buffer(kinds[i], (const uint8_t *)text, strlen(text), &packed, &packed_len),
+            0);
+        struct error err = {0};
+        assert_int_equal(
+            decompress_buffer(kinds[i], packed, packed_len, 1024, &unpacked, &unpacked_len, &err),
+            0);
+        assert_int_equal(unpacked_len, strlen(text));
+        assert_string_equal((char *)unpacked, text);
+        free(packed);
+        free(unpacked);
+    }
+}
+
+static void test_content_encoding_names_match_exactly(void **state)
+{
+    enum compression c;
+    assert_int_equal(compression_parse("gzip", &c), 0);
+    assert_int_equal(c, COMPRESSION_GZIP);
+    assert_int_equal(compression_parse(NULL, &c), 0);
+    assert_int_equal(c, COMPRESSION_NONE);
+    assert_int_equal(compression_parse("identity", &c), -ENOTSUP);
+    assert_int_equal(compression_parse("GZIP", &c), -ENOTSUP);
+    assert_int_equal(compression_parse("br", &c), -ENOTSUP);
+}
+
+static void test_bad_gzip_header_is_worded_as_go(void **state)
+{
+    uint8_t *out = NULL;
+    size_t len = 0;
+    struct error err = {0};
+    const char *junk = "this is not gzip at all";
+    assert_int_equal(decompress_buffer(COMPRESSION_GZIP, (const uint8_t *)junk, strlen(junk), 1024,
+                                       &out, &len, &err),
+                     -EINVAL);
+    assert_string_equal(err.message, "gzip: invalid header");
+    assert_null(out);
+}
+
+static void test_truncated_gzip_is_unexpected_eof(void **state)
+{
+    char text[4096];
+    memset(text, 'x', sizeof(text));
+    uint8_t *packed = NULL, *out = NULL;
+    size_t packed_len = 0, len = 0;
+    assert_int_equal(
+        compress_buffer(COMPRESSION_GZIP, (uint8_t *)text, sizeof(text), &packed, &packed_len), 0);
+    struct error err = {0};
+    assert_int_equal(
+        decompress_buffer(COMPRESSION_GZIP, packed, packed_len / 2, 1 << 20, &out, &len, &err),
+        -EINVAL);
+    assert_string_equal(err.message, "unexpected EOF");
+    free(packed);
+}
+
+static void test_output_past_the_bound_is_too_large(void **state)
+{
+    size_t big = 1 << 20;
+    uint8_t *text = calloc(1, big);
+    uint8_t *packed = NULL, *out = NULL;
+    size_t packed_len = 0, len = 0;
+    assert_int_equal(compress_buffer(COMPRESSION_GZIP, text, big, &packed, &packed_len), 0);
+    struct error err = {0};
+    assert_int_equal(
+        decompress_buffer(COMPRESSION_GZIP, packed, packed_len, big - 1, &out, &len, &err), -EFBIG);
+    assert_string_equal(err.message, "http: request body too large");
+    assert_int_equal(decompress_buffer(COMPRESSION_GZIP, packed, packed_len, big, &out, &len, &err),
+                     0);
+    assert_int_equal(len, big);
+    free(out);
+    out = NULL;
+    assert_int_equal(decompress_buffer(COMPRESSION_NONE, text, big, big - 1, &out, &len, &err),
+                     -EFBIG);
+    free(packed);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_every_compression),
+        cmocka_unit_test(test_content_encoding_names_match_exactly),
+        cmocka_unit_test(test_bad_gzip_header_is_worded_as_go),
+        cmocka_unit_test(test_truncated_gzip_is_unexpected_eof),
+        cmocka_unit_test(test_output_past_the_bound_is_too_large),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -146,14 +146,36 @@ static int bounded_reserve(struct bounded_buffer *b, size_t extra)
     return 0;
 }
 
-static const char *go_reader_name(enum compression c)
+/* The checks are Go's own (compress/gzip Reader.readHeader, compress/zlib reader.Reset), done
+ * before any data is inflated, as Go's readers do in their constructors. */
+const char *compress_header_error(enum compression c, const uint8_t *in, size_t len)
 {
-    return c == COMPRESSION_GZIP ? "gzip" : "zlib";
+    if (c == COMPRESSION_GZIP) {
+        if (len < 10) /* io.ReadFull of the 10-byte header */
+            return len == 0 ? "EOF" : "unexpected EOF";
+        if (in[0] != 0x1f || in[1] != 0x8b || in[2] != 8)
+            return "gzip: invalid header";
+        return NULL;
+    }
+    if (c == COMPRESSION_ZLIB || c == COMPRESSION_DEFLATE) {
+        if (len < 2)
+            return len == 0 ? "EOF" : "unexpected EOF";
+        unsigned h = (unsigned)in[0] << 8 | in[1];
+        if ((in[0] & 0x0f) != 8 || (in[0] >> 4) > 7 || h % 31 != 0)
+            return "zlib: invalid header";
+        if (in[1] & 0x20) /* a preset dictionary: Go has none to offer */
+            return len < 6 ? "unexpected EOF" : "zlib: invalid dictionary";
+        return NULL;
+    }
+    return NULL;
 }
 
 static int decompress_zlib(enum compression c, const uint8_t *in, size_t len,
                            struct bounded_buffer *b, struct error *err)
 {
+    const char *header_problem = compress_header_error(c, in, len);
+    if (header_problem)
+        return error_set(err, -EINVAL, ERROR_PERMANENT, "%s", header_problem);
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
     if (inflateInit2(&zs, zlib_window_bits(c)) != Z_OK)
@@ -175,15 +197,10 @@ static int decompress_zlib(enum compression c, const uint8_t *in, size_t len,
         if (rc == Z_STREAM_END)
             break;
         if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
-            /* Go reports a bad magic number as "invalid header" and anything later as corrupt
-             * input; zlib tells them apart only by how far it got. */
-            if (zs.total_in < 2 || (c == COMPRESSION_GZIP && zs.total_in < 10))
-                result = error_set(err, -EINVAL, ERROR_PERMANENT, "%s: invalid header",
-                                   go_reader_name(c));
-            else
-                result =
-                    error_set(err, -EINVAL, ERROR_PERMANENT,
-                              "flate: corrupt input before offset %lu", (unsigned long)zs.total_in);
+            /* the header was checked above: anything failing now is corrupt data */
+            result =
+                error_set(err, -EINVAL, ERROR_PERMANENT, "flate: corrupt input before offset %lu",
+                          (unsigned long)zs.total_in);
             break;
         }
         if (rc == Z_MEM_ERROR) {

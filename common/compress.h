@@ -29,6 +29,12 @@ const char *compression_name(enum compression c);
 int compress_buffer(enum compression c, const uint8_t *in, size_t len, uint8_t **out,
                     size_t *out_len);
 
+/* Go's words for a bad or short stream header of `in` ("gzip: invalid header",
+ * "unexpected EOF", "zlib: invalid header"), or NULL when the header is fine or `c` has none to
+ * check. Go's readers fail on the header before reading any data, which decides the order of
+ * answers in the OTLP receiver. */
+const char *compress_header_error(enum compression c, const uint8_t *in, size_t len);
+
 /* Decompresses `in` into a new buffer of at most `max_out` bytes (NUL-terminated, the NUL not
  * counted). Caller owns *out (free()). Errors: -EINVAL with a message in the words of Go's
  * readers ("gzip: invalid header", "zlib: invalid header", "unexpected EOF"), -EFBIG when the

@@ -73,6 +73,7 @@ static const char *type_name(enum option_type t)
     case OPT_STRING: return "string";
     case OPT_BOOL: return "bool";
     case OPT_INT: return "int";
+    case OPT_DOUBLE: return "float";
     case OPT_DURATION: return "duration";
     case OPT_STRING_LIST: return "[]string";
     case OPT_OBJECT: return "object";
@@ -172,6 +173,16 @@ static int bind_value(const struct option *opt, const json_t *value, void *base,
             return error_set(err, -EINVAL, ERROR_PERMANENT, "%s: expected an integer, got %s", path,
                              json_type_name(value));
         *FIELD(base, opt->offset, int64_t) = json_integer_value(value);
+        return 0;
+    case OPT_DOUBLE:
+        if (json_is_null(value)) {
+            *FIELD(base, opt->offset, double) = 0;
+            return 0;
+        }
+        if (!json_is_number(value))
+            return error_set(err, -EINVAL, ERROR_PERMANENT, "%s: expected a number, got %s", path,
+                             json_type_name(value));
+        *FIELD(base, opt->offset, double) = json_number_value(value);
         return 0;
     case OPT_DURATION:
         if (json_is_null(value)) {

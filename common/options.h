@@ -24,6 +24,7 @@ enum option_type {
     OPT_STRING,      /* char * (malloc'd, freed by options_free; NULL when absent, no default) */
     OPT_BOOL,        /* bool */
     OPT_INT,         /* int64_t */
+    OPT_DOUBLE,      /* double (an integer is accepted) */
     OPT_DURATION,    /* int64_t nanoseconds; Go duration text ("5s", "1m30s", "200ms") or an
                         integer number of nanoseconds, as the collector's confmap decodes it */
     OPT_STRING_LIST, /* struct option_string_list */

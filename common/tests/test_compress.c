@@ -55,6 +55,20 @@ static void test_bad_gzip_header_is_worded_as_go(void **state)
     assert_null(out);
 }
 
+static void test_bad_zlib_header_is_worded_as_go(void **state)
+{
+    static const uint8_t not_zlib[] = {0x12, 0x34, 0x56};
+    uint8_t *out = NULL;
+    size_t len = 0;
+    struct error err = {0};
+    assert_int_equal(
+        decompress_buffer(COMPRESSION_ZLIB, not_zlib, sizeof(not_zlib), 1024, &out, &len, &err),
+        -EINVAL);
+    assert_string_equal(err.message, "zlib: invalid header");
+    assert_string_equal(compress_header_error(COMPRESSION_GZIP, not_zlib, 3), "unexpected EOF");
+    assert_null(compress_header_error(COMPRESSION_ZSTD, not_zlib, 3));
+}
+
 static void test_truncated_gzip_is_unexpected_eof(void **state)
 {
     char text[4096];
@@ -99,6 +113,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_compression),
         cmocka_unit_test(test_content_encoding_names_match_exactly),
         cmocka_unit_test(test_bad_gzip_header_is_worded_as_go),
+        cmocka_unit_test(test_bad_zlib_header_is_worded_as_go),
         cmocka_unit_test(test_truncated_gzip_is_unexpected_eof),
         cmocka_unit_test(test_output_past_the_bound_is_too_large),
     };

@@ -1,0 +1,321 @@
+/*
+ * control.c - the control API of control.h: a route table (pattern, methods, handler), so a new
+ * fake or endpoint is one line; the fakes themselves are reached only through fakes.h.
+ *
+ * Mirrors no upstream API; shaped after what a harness polls (cheap stats), resets and injects
+ * (DESIGN.md §4). Every answer is JSON, errors included, so a remote harness never has to parse
+ * text.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "fakes.h"
+#include "fault.h"
+#include "request_log.h"
+
+#define MAX_SEGMENTS 6
+
+/* ---- answers ---- */
+
+static void send_json(struct http_response *resp, int status, json_t *body)
+{
+    if (!body) {
+        http_response_printf(resp, 500, "application/json", "{\"error\":\"out of memory\"}");
+        return;
+    }
+    size_t len = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    char *text = malloc(len + 1);
+    if (!text || json_dumpb(body, text, len, JSON_COMPACT) != len) {
+        free(text);
+        json_decref(body);
+        http_response_printf(resp, 500, "application/json", "{\"error\":\"out of memory\"}");
+        return;
+    }
+    text[len] = '\0';
+    json_decref(body);
+    http_response_take_body(resp, "application/json", text, len);
+    resp->status = status;
+}
+
+static void send_error(struct http_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void send_error(struct http_response *resp, int status, const char *fmt, ...)
+{
+    char message[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    /* The message may quote bytes from the URL: fakes_json_string keeps it valid UTF-8. */
+    json_t *body = json_object();
+    if (body && fakes_json_set(body, "error", fakes_json_string(message, strlen(message)))) {
+        json_decref(body);
+        body = NULL;
+    }
+    send_json(resp, status, body);
+}
+
+/* ---- handlers ---- */
+
+typedef void (*route_fn)(struct fakes *fakes, struct fake *fake, const struct control_request *req,
+                         struct http_response *resp);
+
+static void get_health(struct fakes *fakes, struct fake *fake, const struct control_request *req,
+                       struct http_response *resp)
+{
+    send_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void get_stats(struct fakes *fakes, struct fake *unused, const struct control_request *req,
+                      struct http_response *resp)
+{
+    json_t *root = json_object();
+    for (size_t i = 0; root && i < fakes_count(fakes); i++) {
+        struct fake *fake = fakes_at(fakes, i);
+        struct request_log_stats s;
+        request_log_stats(fake_log(fake), &s);
+        json_t *one =
+            json_pack("{s:I,s:I,s:I}", "requests", (json_int_t)s.requests, "accepted_requests",
+                      (json_int_t)s.accepted_requests, "items", (json_int_t)s.items);
+        if (json_object_set_new(root, fake_name(fake), one)) {
+            json_decref(root);
+            root = NULL;
+        }
+    }
+    send_json(resp, 200, root);
+}
+
+static void get_received(struct fakes *fakes, struct fake *fake, const struct control_request *req,
+                         struct http_response *resp)
+{
+    const struct fake_backend *b = fake_backend(fake);
+    if (!req->view || strcmp(req->view, "backend") == 0)
+        send_json(resp, 200, b->view(fake_instance(fake)));
+    else if (strcmp(req->view, "otlp") == 0)
+        send_json(resp, 200, b->view_otlp(fake_instance(fake)));
+    else
+        send_error(resp, 400, "unknown view \"%.100s\"; known: backend, otlp", req->view);
+}
+
+static void delete_received_all(struct fakes *fakes, struct fake *unused,
+                                const struct control_request *req, struct http_response *resp)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; i < fakes_count(fakes); i++) {
+        struct fake *fake = fakes_at(fakes, i);
+        fake_reset(fake);
+        json_array_append_new(names, json_string(fake_name(fake)));
+    }
+    send_json(resp, 200, names ? json_pack("{s:o}", "reset", names) : NULL);
+}
+
+static void delete_received(struct fakes *fakes, struct fake *fake,
+                            const struct control_request *req, struct http_response *resp)
+{
+    fake_reset(fake);
+    send_json(resp, 200, json_pack("{s:[s]}", "reset", fake_name(fake)));
+}
+
+static void get_requests(struct fakes *fakes, struct fake *fake, const struct control_request *req,
+                         struct http_response *resp)
+{
+    unsigned long long since = 0;
+    if (req->since) {
+        char *end = NULL;
+        errno = 0;
+        since = strtoull(req->since, &end, 10);
+        if (!req->since[0] || *end || errno || req->since[0] == '-') {
+            send_error(resp, 400, "since must be a non-negative integer, got \"%.100s\"",
+                       req->since);
+            return;
+        }
+    }
+    send_json(resp, 200, request_log_view(fake_log(fake), since));
+}
+
+static void get_faults_all(struct fakes *fakes, struct fake *unused,
+                           const struct control_request *req, struct http_response *resp)
+{
+    json_t *root = json_object();
+    for (size_t i = 0; root && i < fakes_count(fakes); i++) {
+        struct fake *fake = fakes_at(fakes, i);
+        if (json_object_set_new(root, fake_name(fake), fault_view(fake_fault(fake)))) {
+            json_decref(root);
+            root = NULL;
+        }
+    }
+    send_json(resp, 200, root);
+}
+
+static void get_fault(struct fakes *fakes, struct fake *fake, const struct control_request *req,
+                      struct http_response *resp)
+{
+    send_json(resp, 200, fault_view(fake_fault(fake)));
+}
+
+static void put_fault(struct fakes *fakes, struct fake *fake, const struct control_request *req,
+                      struct http_response *resp)
+{
+    if (req->body_too_large) {
+        send_error(resp, 413, "fault body too large");
+        return;
+    }
+    struct fault_spec spec;
+    struct error err = {0};
+    if (fault_spec_parse((const char *)req->body, req->body_len, &spec, &err) < 0) {
+        send_error(resp, err.code == -ENOMEM ? 500 : 400, "%s", err.message);
+        return;
+    }
+    fault_set(fake_fault(fake), &spec);
+    send_json(resp, 200, fault_view(fake_fault(fake)));
+}
+
+static void delete_fault(struct fakes *fakes, struct fake *fake, const struct control_request *req,
+                         struct http_response *resp)
+{
+    fault_clear(fake_fault(fake));
+    send_json(resp, 200, fault_view(fake_fault(fake)));
+}
+
+static void release_fault(struct fakes *fakes, struct fake *fake, const struct control_request *req,
+                          struct http_response *resp)
+{
+    fault_release(fake_fault(fake));
+    send_json(resp, 200, fault_view(fake_fault(fake)));
+}
+
+/* ---- routing ---- */
+
+struct route {
+    const char *pattern; /* segments; "{fake}" matches a fake's name */
+    const char *method;
+    route_fn fn;
+};
+
+static const struct route routes[] = {
+    {"/healthz", "GET", get_health},
+    {"/v1/stats", "GET", get_stats},
+    {"/v1/received", "DELETE", delete_received_all},
+    {"/v1/received/{fake}", "GET", get_received},
+    {"/v1/received/{fake}", "DELETE", delete_received},
+    {"/v1/requests/{fake}", "GET", get_requests},
+    {"/v1/faults", "GET", get_faults_all},
+    {"/v1/faults/{fake}", "GET", get_fault},
+    {"/v1/faults/{fake}", "PUT", put_fault},
+    {"/v1/faults/{fake}", "DELETE", delete_fault},
+    {"/v1/faults/{fake}/release", "POST", release_fault},
+};
+
+#define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
+
+/* Splits "/a/b/c" into segments (pointing into `copy`). Returns the count, or -1 when there are
+ * too many or an empty one (a double or trailing slash matches nothing, as in a Go mux). */
+static int split_path(char *copy, char *segments[MAX_SEGMENTS])
+{
+    if (copy[0] != '/')
+        return -1;
+    int n = 0;
+    char *p = copy + 1;
+    while (1) {
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        if (!*p || n == MAX_SEGMENTS)
+            return -1;
+        segments[n++] = p;
+        if (!slash)
+            return n;
+        p = slash + 1;
+    }
+}
+
+/* Does the path match the pattern? *fake_segment receives the {fake} segment, if any. */
+static bool match(const char *pattern, char *const *segments, int n, const char **fake_segment)
+{
+    char copy[128];
+    char *parts[MAX_SEGMENTS];
+    snprintf(copy, sizeof(copy), "%s", pattern);
+    int m = split_path(copy, parts);
+    if (m != n)
+        return false;
+    *fake_segment = NULL;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(parts[i], "{fake}") == 0)
+            *fake_segment = segments[i];
+        else if (strcmp(parts[i], segments[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+void control_dispatch(struct fakes *fakes, const struct control_request *req,
+                      struct http_response *resp)
+{
+    char copy[512];
+    char *segments[MAX_SEGMENTS];
+    const char *path = req->path ? req->path : "";
+    const char *method = req->method ? req->method : "";
+    int n = -1;
+    if (strlen(path) < sizeof(copy)) {
+        strcpy(copy, path);
+        n = split_path(copy, segments);
+    }
+    char allowed[64] = "";
+    const struct route *found = NULL;
+    const char *fake_segment = NULL;
+    for (size_t i = 0; n > 0 && i < ROUTE_COUNT; i++) {
+        const char *segment;
+        if (!match(routes[i].pattern, segments, n, &segment))
+            continue;
+        if (strcmp(routes[i].method, method) == 0) {
+            found = &routes[i];
+            fake_segment = segment;
+            break;
+        }
+        size_t used = strlen(allowed);
+        snprintf(allowed + used, sizeof(allowed) - used, "%s%s", used ? ", " : "",
+                 routes[i].method);
+    }
+    if (!found && allowed[0]) {
+        http_response_add_header(resp, "Allow", "%s", allowed);
+        send_error(resp, 405, "method %.20s not allowed on %.200s; allowed: %s", method, path,
+                   allowed);
+        return;
+    }
+    if (!found) {
+        send_error(resp, 404, "no such endpoint: %.20s %.200s", method, path);
+        return;
+    }
+    struct fake *fake = NULL;
+    if (fake_segment) {
+        fake = fakes_find(fakes, fake_segment);
+        if (!fake) {
+            send_error(resp, 404, "unknown fake \"%.100s\"; known: %s", fake_segment,
+                       fakes_known_names(fakes));
+            return;
+        }
+    }
+    found->fn(fakes, fake, req, resp);
+}
+
+void control_handle(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct control_request parts = {
+        .method = req->method,
+        .path = req->path,
+        .view = httpd_request_query(req, "view"),
+        .since = httpd_request_query(req, "since"),
+        .body = req->body,
+        .body_len = req->body_len,
+        .body_too_large = req->body_too_large,
+    };
+    control_dispatch(ctx, &parts, resp);
+}

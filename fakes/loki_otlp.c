@@ -1,0 +1,992 @@
+/*
+ * loki_otlp.c - OTLP logs -> Loki push streams, as loki@v3.6.4 pkg/loghttp/push/otlp.go does it
+ * with the default otlp_config (pipeline.md §8), checked against otlp.go's
+ * otlpToLokiPushRequest / otlpLogToPushEntry / attributeToLabels / timestampFromLogRecord.
+ *
+ * Per resource: attributes named in the default index list become stream labels (map values
+ * flattened to `<parent>_<child>`), everything else structured metadata. `service_name` comes
+ * from `service.name`; when that is absent or empty, the first index label (in attribute order,
+ * as otlp.go checks while it walks the attributes) whose name is in discover_service_name is
+ * copied to it, else it is `unknown_service`. Per record: timestamp = time, else observed time,
+ * else now; line = body.AsString(); structured metadata = log attributes, then
+ * observed_timestamp (only when both times are set), severity_number, severity_text,
+ * dropped_attributes_count, flags, trace_id, span_id (each only when set), then the resource's
+ * structured metadata, then the scope's (attributes, scope_name, scope_version,
+ * scope_dropped_attributes_count).
+ *
+ * The Go library behaviour is copied on purpose, quirks included: NormalizeLabel maps every
+ * non-[A-Za-z0-9] *rune* to one `_`; AsString of a NaN double is
+ * `json: unsupported value: NaN`; a map body is JSON with sorted keys and `<>&` escaped as
+ * \u003c \u003e \u0026, as encoding/json writes it.
+ *
+ * Not done: per-tenant otlp_config overrides (only the defaults exist here), and
+ * strconv.Quote's full unicode.IsPrint table (label values escape ASCII controls, C1 controls,
+ * non-ASCII spaces and format characters; other non-ASCII runes are kept as they are).
+ */
+#include "loki_otlp.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fakes.h"
+
+/* Deepest map nesting flattened or JSON-encoded; protobuf-c decodes deeper trees, but a fake
+ * must not exhaust its stack on a hostile body. Deeper values are cut (written as null). */
+#define MAX_DEPTH 64
+/* Hard maximum of one formatted value (a JSON body of a map can grow ~6x its input). */
+#define TEXT_MAX ((size_t)256 * 1024 * 1024)
+
+/* pipeline.md §8: -distributor.otlp.default_resource_attributes_as_index_labels. */
+static const char *const index_attributes[] = {
+    "service.name",
+    "service.namespace",
+    "service.instance.id",
+    "deployment.environment",
+    "deployment.environment.name",
+    "cloud.region",
+    "cloud.availability_zone",
+    "k8s.cluster.name",
+    "k8s.namespace.name",
+    "k8s.pod.name",
+    "k8s.container.name",
+    "container.name",
+    "k8s.replicaset.name",
+    "k8s.deployment.name",
+    "k8s.statefulset.name",
+    "k8s.daemonset.name",
+    "k8s.cronjob.name",
+    "k8s.job.name",
+    NULL,
+};
+
+/* pipeline.md §8: the default discover_service_name list. */
+static const char *const service_name_sources[] = {
+    "service",
+    "app",
+    "application",
+    "app_name",
+    "name",
+    "app_kubernetes_io_name",
+    "container",
+    "container_name",
+    "k8s_container_name",
+    "component",
+    "workload",
+    "job",
+    "k8s_job_name",
+    NULL,
+};
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+bool loki_is_index_attribute(const char *key)
+{
+    return in_list(index_attributes, key);
+}
+
+bool loki_is_service_name_source(const char *label)
+{
+    return in_list(service_name_sources, label);
+}
+
+/* ---- a bounded text buffer ---- */
+
+struct text {
+    char *data;
+    size_t len, cap;
+    int error; /* sticky: -ENOMEM / -EFBIG */
+};
+
+static void text_put(struct text *t, const char *s, size_t n)
+{
+    if (t->error)
+        return;
+    if (t->len + n + 1 > TEXT_MAX) {
+        t->error = -EFBIG;
+        return;
+    }
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 64;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(t->data, cap);
+        if (!grown) {
+            t->error = -ENOMEM;
+            return;
+        }
+        t->data = grown;
+        t->cap = cap;
+    }
+    memcpy(t->data + t->len, s, n);
+    t->len += n;
+    t->data[t->len] = '\0';
+}
+
+static void text_puts(struct text *t, const char *s)
+{
+    text_put(t, s, strlen(s));
+}
+
+static void text_putc(struct text *t, char c)
+{
+    text_put(t, &c, 1);
+}
+
+/* Hands the text to the caller (an empty string when nothing was written). */
+static int text_finish(struct text *t, char **out, size_t *len)
+{
+    if (!t->error && !t->data)
+        text_put(t, "", 0);
+    if (t->error) {
+        free(t->data);
+        return t->error;
+    }
+    *out = t->data;
+    if (len)
+        *len = t->len;
+    return 0;
+}
+
+/* ---- UTF-8 as Go decodes it (fakes_utf8_next) ---- */
+
+static bool utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        uint32_t r;
+        bool valid;
+        i += fakes_utf8_next(p + i, len - i, &r, &valid);
+        if (!valid)
+            return false;
+    }
+    return true;
+}
+
+/* ---- otlptranslator.NormalizeLabel ---- */
+
+static bool is_ascii_alnum(uint32_t r)
+{
+    return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9');
+}
+
+char *loki_normalize_label(const char *name)
+{
+    size_t len = strlen(name);
+    char *out = malloc(len + 5); /* each rune -> one byte, plus "key_" and NUL */
+    if (!out)
+        return NULL;
+    if (len == 0) {
+        out[0] = '\0';
+        return out;
+    }
+    char *w = out + 4;
+    const unsigned char *p = (const unsigned char *)name;
+    for (size_t i = 0; i < len;) {
+        uint32_t r;
+        bool valid;
+        i += fakes_utf8_next(p + i, len - i, &r, &valid);
+        *w++ = (valid && is_ascii_alnum(r)) ? (char)r : '_';
+    }
+    *w = '\0';
+    char *s = out + 4;
+    if (s[0] >= '0' && s[0] <= '9') {
+        memcpy(out, "key_", 4);
+        return out;
+    }
+    if (s[0] == '_' && s[1] != '_') {
+        memmove(out + 3, s, strlen(s) + 1);
+        memcpy(out, "key", 3);
+        return out;
+    }
+    memmove(out, s, strlen(s) + 1);
+    return out;
+}
+
+/* ---- numbers as Go prints them ---- */
+
+/* The shortest decimal digits that read back as `f` (f > 0, finite): digits without a point in
+ * `digits`, and the exponent of the first digit (f = d.ddd x 10^exp). */
+static void shortest_digits(double f, char *digits, size_t size, int *exp10)
+{
+    char tmp[40];
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", precision - 1, f);
+        if (strtod(tmp, NULL) == f)
+            break;
+    }
+    char *e = strchr(tmp, 'e');
+    *exp10 = e ? atoi(e + 1) : 0;
+    size_t n = 0;
+    for (const char *p = tmp; *p && p != e && n + 1 < size; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = '\0';
+}
+
+/* Go's strconv.AppendFloat(f, 'f' or 'e', -1, 64) as encoding/json and pdata's float64AsString
+ * use it: 'e' when |f| < 1e-6 or >= 1e21, exponent without a leading zero. NaN and infinities
+ * are the caller's business. */
+static void format_json_number(double f, char *out, size_t out_size)
+{
+    char digits[32];
+    int exp10;
+    const char *sign = signbit(f) ? "-" : "";
+    double a = fabs(f);
+    if (a == 0) {
+        snprintf(out, out_size, "%s0", sign);
+        return;
+    }
+    shortest_digits(a, digits, sizeof(digits), &exp10);
+    size_t nd = strlen(digits);
+    if (a < 1e-6 || a >= 1e21) {
+        /* Go writes at least two exponent digits ("e+21", "e-07") and then trims a negative
+         * one back ("e-7"); positive ones here are always >= 21, so %d is exact for both. */
+        snprintf(out, out_size, "%s%c%s%se%c%d", sign, digits[0], nd > 1 ? "." : "",
+                 nd > 1 ? digits + 1 : "", exp10 < 0 ? '-' : '+', abs(exp10));
+        return;
+    }
+    char buf[400];
+    size_t w = 0;
+    if (exp10 >= 0) {
+        for (int i = 0; i <= exp10; i++)
+            buf[w++] = (size_t)i < nd ? digits[i] : '0';
+        if ((size_t)exp10 + 1 < nd) {
+            buf[w++] = '.';
+            for (size_t i = (size_t)exp10 + 1; i < nd; i++)
+                buf[w++] = digits[i];
+        }
+    } else {
+        buf[w++] = '0';
+        buf[w++] = '.';
+        for (int i = 0; i < -exp10 - 1; i++)
+            buf[w++] = '0';
+        for (size_t i = 0; i < nd; i++)
+            buf[w++] = digits[i];
+    }
+    buf[w] = '\0';
+    snprintf(out, out_size, "%s%s", sign, buf);
+}
+
+void loki_format_double(double f, char *out, size_t out_size)
+{
+    if (isnan(f)) {
+        snprintf(out, out_size, "json: unsupported value: NaN");
+        return;
+    }
+    if (isinf(f)) {
+        snprintf(out, out_size, "json: unsupported value: %sInf", f < 0 ? "-" : "+");
+        return;
+    }
+    format_json_number(f, out, out_size);
+}
+
+/* ---- encoding/json for AsRaw() values ---- */
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* encoding/json's string encoding with HTML escaping on (json.Marshal's default). */
+static void json_quote(struct text *t, const char *s, size_t len)
+{
+    text_putc(t, '"');
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            i++;
+            switch (c) {
+            case '"': text_puts(t, "\\\""); continue;
+            case '\\': text_puts(t, "\\\\"); continue;
+            case '\b': text_puts(t, "\\b"); continue;
+            case '\f': text_puts(t, "\\f"); continue;
+            case '\n': text_puts(t, "\\n"); continue;
+            case '\r': text_puts(t, "\\r"); continue;
+            case '\t': text_puts(t, "\\t"); continue;
+            default: break;
+            }
+            if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+                char esc[7] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 15], 0};
+                text_puts(t, esc);
+            } else {
+                text_putc(t, (char)c);
+            }
+            continue;
+        }
+        uint32_t r;
+        bool valid;
+        size_t n = fakes_utf8_next(p + i, len - i, &r, &valid);
+        if (!valid)
+            text_puts(t, "\\ufffd");
+        else if (r == 0x2028 || r == 0x2029)
+            text_puts(t, r == 0x2028 ? "\\u2028" : "\\u2029");
+        else
+            text_put(t, s + i, n);
+        i += n;
+    }
+    text_putc(t, '"');
+}
+
+static void base64_put(struct text *t, const uint8_t *data, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        char quad[4] = {alphabet[(v >> 18) & 63], alphabet[(v >> 12) & 63],
+                        i + 1 < len ? alphabet[(v >> 6) & 63] : '=',
+                        i + 2 < len ? alphabet[v & 63] : '='};
+        text_put(t, quad, 4);
+    }
+}
+
+struct key_index {
+    const char *key;
+    size_t index;
+};
+
+static int compare_key_index(const void *a, const void *b)
+{
+    const struct key_index *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c)
+        return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static const char *kv_key(const otlp_keyvalue *kv)
+{
+    return kv && kv->key ? kv->key : "";
+}
+
+/* Writes v.AsRaw() as json.Marshal does. Returns 0, or -EDOM when Marshal would fail (NaN or
+ * infinity anywhere), or the text's error. */
+static int json_value(struct text *t, const otlp_anyvalue *v, int depth)
+{
+    char number[64];
+    if (depth > MAX_DEPTH || !v) {
+        text_puts(t, "null");
+        return t->error;
+    }
+    switch (v->value_case) {
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: {
+        const char *s = v->string_value ? v->string_value : "";
+        json_quote(t, s, strlen(s));
+        break;
+    }
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+        text_puts(t, v->bool_value ? "true" : "false");
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+        snprintf(number, sizeof(number), "%" PRId64, v->int_value);
+        text_puts(t, number);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        if (isnan(v->double_value) || isinf(v->double_value))
+            return -EDOM;
+        format_json_number(v->double_value, number, sizeof(number));
+        text_puts(t, number);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
+        text_putc(t, '"');
+        base64_put(t, v->bytes_value.data, v->bytes_value.len);
+        text_putc(t, '"');
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: {
+        text_putc(t, '[');
+        size_t n = v->array_value ? v->array_value->n_values : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                text_putc(t, ',');
+            int rc = json_value(t, v->array_value->values[i], depth + 1);
+            if (rc)
+                return rc;
+        }
+        text_putc(t, ']');
+        break;
+    }
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
+        /* AsRaw builds a Go map (a repeated key: the last one wins), Marshal sorts the keys. */
+        size_t n = v->kvlist_value ? v->kvlist_value->n_values : 0;
+        struct key_index *keys = n ? calloc(n, sizeof(*keys)) : NULL;
+        if (n && !keys)
+            return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+            keys[i] = (struct key_index){kv_key(v->kvlist_value->values[i]), i};
+        if (n)
+            qsort(keys, n, sizeof(*keys), compare_key_index);
+        text_putc(t, '{');
+        bool first = true;
+        int rc = 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            if (i + 1 < n && strcmp(keys[i].key, keys[i + 1].key) == 0)
+                continue; /* a later duplicate overrides this one */
+            if (!first)
+                text_putc(t, ',');
+            first = false;
+            json_quote(t, keys[i].key, strlen(keys[i].key));
+            text_putc(t, ':');
+            const otlp_keyvalue *kv = v->kvlist_value->values[keys[i].index];
+            rc = json_value(t, kv ? kv->value : NULL, depth + 1);
+        }
+        free(keys);
+        if (rc)
+            return rc;
+        text_putc(t, '}');
+        break;
+    }
+    default: text_puts(t, "null"); break;
+    }
+    return t->error;
+}
+
+int loki_any_value_string(const otlp_anyvalue *v, char **out, size_t *len)
+{
+    struct text t = {0};
+    char number[64];
+    if (!v) {
+        return text_finish(&t, out, len);
+    }
+    switch (v->value_case) {
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
+        text_puts(&t, v->string_value ? v->string_value : "");
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+        text_puts(&t, v->bool_value ? "true" : "false");
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+        snprintf(number, sizeof(number), "%" PRId64, v->int_value);
+        text_puts(&t, number);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        loki_format_double(v->double_value, number, sizeof(number));
+        text_puts(&t, number);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
+        base64_put(&t, v->bytes_value.data, v->bytes_value.len);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
+        int rc = json_value(&t, v, 0);
+        if (rc == -EDOM) {
+            /* pdata ignores Marshal's error and returns the empty string. */
+            free(t.data);
+            t = (struct text){0};
+        }
+        break;
+    }
+    default: break; /* an empty value */
+    }
+    return text_finish(&t, out, len);
+}
+
+/* ---- label lists and sets ---- */
+
+void loki_labels_clear(struct loki_labels *labels)
+{
+    for (size_t i = 0; i < labels->count; i++) {
+        free(labels->items[i].name);
+        free(labels->items[i].value);
+    }
+    free(labels->items);
+    memset(labels, 0, sizeof(*labels));
+}
+
+static int labels_reserve(struct loki_labels *labels)
+{
+    if (labels->count < labels->cap)
+        return 0;
+    size_t cap = labels->cap ? labels->cap * 2 : 8;
+    struct loki_label *grown = realloc(labels->items, cap * sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    labels->items = grown;
+    labels->cap = cap;
+    return 0;
+}
+
+/* Inserts at `at`, taking ownership of name and value (freed on failure). */
+static int labels_insert_take(struct loki_labels *labels, size_t at, char *name, char *value)
+{
+    if (!name || !value || labels_reserve(labels) < 0) {
+        free(name);
+        free(value);
+        return -ENOMEM;
+    }
+    memmove(labels->items + at + 1, labels->items + at,
+            (labels->count - at) * sizeof(*labels->items));
+    labels->items[at] = (struct loki_label){name, value};
+    labels->count++;
+    return 0;
+}
+
+int loki_labels_append(struct loki_labels *labels, const char *name, const char *value)
+{
+    return labels_insert_take(labels, labels->count, strdup(name), strdup(value));
+}
+
+int loki_labels_set(struct loki_labels *labels, const char *name, const char *value)
+{
+    size_t at = 0;
+    while (at < labels->count) {
+        int c = strcmp(labels->items[at].name, name);
+        if (c == 0) {
+            char *copy = strdup(value);
+            if (!copy)
+                return -ENOMEM;
+            free(labels->items[at].value);
+            labels->items[at].value = copy;
+            return 0;
+        }
+        if (c > 0)
+            break;
+        at++;
+    }
+    return labels_insert_take(labels, at, strdup(name), strdup(value));
+}
+
+const char *loki_labels_get(const struct loki_labels *labels, const char *name)
+{
+    for (size_t i = 0; i < labels->count; i++)
+        if (strcmp(labels->items[i].name, name) == 0)
+            return labels->items[i].value;
+    return NULL;
+}
+
+/* strconv.Quote, see the file comment for how far unicode.IsPrint is followed. */
+static bool rune_is_print(uint32_t r)
+{
+    if (r < 0x80)
+        return r >= 0x20 && r < 0x7f;
+    if (r < 0xa1 || r == 0xad)
+        return false; /* C1 controls, NBSP, soft hyphen */
+    if (r == 0x1680 || (r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202f) ||
+        (r >= 0x205f && r <= 0x2064) || r == 0x3000 || r == 0xfeff ||
+        (r >= 0xfff9 && r <= 0xfffb) || (r >= 0xe000 && r <= 0xf8ff))
+        return false; /* spaces, format characters, private use */
+    return true;
+}
+
+static void go_quote(struct text *t, const char *s)
+{
+    text_putc(t, '"');
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    char esc[16];
+    for (size_t i = 0; i < len;) {
+        uint32_t r;
+        bool valid;
+        size_t n = fakes_utf8_next(p + i, len - i, &r, &valid);
+        if (!valid) {
+            snprintf(esc, sizeof(esc), "\\x%c%c", hex_digits[p[i] >> 4], hex_digits[p[i] & 15]);
+            text_puts(t, esc);
+        } else if (r == '"' || r == '\\') {
+            text_putc(t, '\\');
+            text_putc(t, (char)r);
+        } else if (rune_is_print(r)) {
+            text_put(t, s + i, n);
+        } else {
+            switch (r) {
+            case '\a': text_puts(t, "\\a"); break;
+            case '\b': text_puts(t, "\\b"); break;
+            case '\f': text_puts(t, "\\f"); break;
+            case '\n': text_puts(t, "\\n"); break;
+            case '\r': text_puts(t, "\\r"); break;
+            case '\t': text_puts(t, "\\t"); break;
+            case '\v': text_puts(t, "\\v"); break;
+            default:
+                if (r < 0x20 || r == 0x7f)
+                    snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)r);
+                else if (r < 0x10000)
+                    snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)r);
+                else
+                    snprintf(esc, sizeof(esc), "\\U%08x", (unsigned)r);
+                text_puts(t, esc);
+            }
+        }
+        i += n;
+    }
+    text_putc(t, '"');
+}
+
+char *loki_labels_string(const struct loki_labels *labels)
+{
+    struct text t = {0};
+    text_putc(&t, '{');
+    for (size_t i = 0; i < labels->count; i++) {
+        if (i)
+            text_puts(&t, ", ");
+        text_puts(&t, labels->items[i].name);
+        text_putc(&t, '=');
+        go_quote(&t, labels->items[i].value);
+    }
+    text_putc(&t, '}');
+    char *out = NULL;
+    return text_finish(&t, &out, NULL) == 0 ? out : NULL;
+}
+
+/* ---- attributes to labels ---- */
+
+/* attributeToLabels(k, v, prefix): a map is flattened with `<normalised parent>_<child>` names,
+ * anything else is one label with the normalised name and v.AsString(). */
+static int attribute_to_labels(const char *key, const otlp_anyvalue *v, const char *prefix,
+                               int depth, struct loki_labels *out)
+{
+    char *joined = NULL;
+    if (prefix && *prefix) {
+        if (asprintf(&joined, "%s_%s", prefix, key) < 0)
+            return -ENOMEM;
+    } else {
+        joined = strdup(key);
+        if (!joined)
+            return -ENOMEM;
+    }
+    char *name = loki_normalize_label(joined);
+    free(joined);
+    if (!name)
+        return -ENOMEM;
+    int rc = 0;
+    if (v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE &&
+        depth < MAX_DEPTH) {
+        size_t n = v->kvlist_value ? v->kvlist_value->n_values : 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            const otlp_keyvalue *kv = v->kvlist_value->values[i];
+            rc = attribute_to_labels(kv_key(kv), kv ? kv->value : NULL, name, depth + 1, out);
+        }
+        free(name);
+        return rc;
+    }
+    char *value = NULL;
+    rc = loki_any_value_string(v, &value, NULL);
+    if (rc < 0) {
+        free(name);
+        return rc;
+    }
+    return labels_insert_take(out, out->count, name, value);
+}
+
+static int attributes_to_labels(otlp_keyvalue *const *attrs, size_t n, struct loki_labels *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc =
+            attribute_to_labels(kv_key(attrs[i]), attrs[i] ? attrs[i]->value : NULL, NULL, 0, out);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int append_all(struct loki_labels *dst, const struct loki_labels *src)
+{
+    for (size_t i = 0; i < src->count; i++)
+        if (loki_labels_append(dst, src->items[i].name, src->items[i].value) < 0)
+            return -ENOMEM;
+    return 0;
+}
+
+static int append_uint(struct loki_labels *dst, const char *name, uint64_t value)
+{
+    char number[32];
+    snprintf(number, sizeof(number), "%" PRIu64, value);
+    return loki_labels_append(dst, name, number);
+}
+
+static bool id_is_empty(const ProtobufCBinaryData *id)
+{
+    for (size_t i = 0; i < id->len; i++)
+        if (id->data[i])
+            return false;
+    return true;
+}
+
+static int append_id(struct loki_labels *dst, const char *name, const ProtobufCBinaryData *id)
+{
+    if (id_is_empty(id))
+        return 0;
+    char *hex = malloc(id->len * 2 + 1);
+    if (!hex)
+        return -ENOMEM;
+    fakes_hex(id->data, id->len, hex);
+    int rc = loki_labels_append(dst, name, hex);
+    free(hex);
+    return rc;
+}
+
+/* model.LabelSet.Validate(): names must be valid label names, values valid UTF-8. Names come
+ * out of NormalizeLabel, so only an empty name (from an empty key) can fail here. */
+static bool label_set_is_valid(const struct loki_labels *labels)
+{
+    for (size_t i = 0; i < labels->count; i++) {
+        const char *name = labels->items[i].name;
+        if (!name[0] || (name[0] >= '0' && name[0] <= '9'))
+            return false;
+        for (const char *p = name; *p; p++)
+            if (!is_ascii_alnum((unsigned char)*p) && *p != '_')
+                return false;
+        if (!utf8_valid(labels->items[i].value, strlen(labels->items[i].value)))
+            return false;
+    }
+    return true;
+}
+
+/* ---- entries and streams ---- */
+
+void loki_entry_clear(struct loki_entry *entry)
+{
+    free(entry->line);
+    loki_labels_clear(&entry->metadata);
+    memset(entry, 0, sizeof(*entry));
+}
+
+void loki_stream_clear(struct loki_stream *stream)
+{
+    free(stream->key);
+    loki_labels_clear(&stream->labels);
+    for (size_t i = 0; i < stream->count; i++)
+        loki_entry_clear(&stream->entries[i]);
+    free(stream->entries);
+    memset(stream, 0, sizeof(*stream));
+}
+
+void loki_push_clear(struct loki_push *push)
+{
+    for (size_t i = 0; i < push->count; i++)
+        loki_stream_clear(&push->streams[i]);
+    free(push->streams);
+    memset(push, 0, sizeof(*push));
+}
+
+/* The stream with this label string, created (taking `labels`) when new. NULL on ENOMEM. */
+static struct loki_stream *stream_for(struct loki_push *push, const char *key,
+                                      struct loki_labels *labels)
+{
+    for (size_t i = 0; i < push->count; i++)
+        if (strcmp(push->streams[i].key, key) == 0)
+            return &push->streams[i];
+    if (push->count == push->cap) {
+        size_t cap = push->cap ? push->cap * 2 : 4;
+        struct loki_stream *grown = realloc(push->streams, cap * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        push->streams = grown;
+        push->cap = cap;
+    }
+    char *copy = strdup(key);
+    if (!copy)
+        return NULL;
+    struct loki_stream *s = &push->streams[push->count++];
+    memset(s, 0, sizeof(*s));
+    s->key = copy;
+    s->labels = *labels;
+    memset(labels, 0, sizeof(*labels));
+    return s;
+}
+
+/* Appends `entry` to the stream, taking it (zeroed on return). */
+static int stream_append(struct loki_stream *s, struct loki_entry *entry)
+{
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        struct loki_entry *grown = realloc(s->entries, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        s->entries = grown;
+        s->cap = cap;
+    }
+    s->entries[s->count++] = *entry;
+    memset(entry, 0, sizeof(*entry));
+    return 0;
+}
+
+typedef Opentelemetry__Proto__Logs__V1__LogRecord otlp_log_record;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope otlp_scope;
+
+/* otlpLogToPushEntry with the default config (every log attribute is structured metadata). */
+static int record_to_entry(const otlp_log_record *lr, int64_t now_ns, struct loki_entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    struct loki_labels *sm = &e->metadata;
+    int rc = attributes_to_labels(lr->attributes, lr->n_attributes, sm);
+    if (!rc && lr->time_unix_nano && lr->observed_time_unix_nano) {
+        char number[32];
+        snprintf(number, sizeof(number), "%" PRId64, (int64_t)lr->observed_time_unix_nano);
+        rc = loki_labels_append(sm, "observed_timestamp", number);
+    }
+    if (!rc && lr->severity_number != 0) {
+        char number[32];
+        snprintf(number, sizeof(number), "%d", (int)lr->severity_number);
+        rc = loki_labels_append(sm, "severity_number", number);
+    }
+    if (!rc && lr->severity_text && lr->severity_text[0])
+        rc = loki_labels_append(sm, "severity_text", lr->severity_text);
+    if (!rc && lr->dropped_attributes_count)
+        rc = append_uint(sm, "dropped_attributes_count", lr->dropped_attributes_count);
+    if (!rc && lr->flags)
+        rc = append_uint(sm, "flags", lr->flags);
+    if (!rc)
+        rc = append_id(sm, "trace_id", &lr->trace_id);
+    if (!rc)
+        rc = append_id(sm, "span_id", &lr->span_id);
+    if (!rc)
+        rc = loki_any_value_string(lr->body, &e->line, &e->line_len);
+    if (rc) {
+        loki_entry_clear(e);
+        return rc;
+    }
+    /* timestampFromLogRecord: time.Unix(0, int64(ts)), so a uint64 past 2^63 wraps as in Go. */
+    e->timestamp_ns = lr->time_unix_nano            ? (int64_t)lr->time_unix_nano
+                      : lr->observed_time_unix_nano ? (int64_t)lr->observed_time_unix_nano
+                                                    : now_ns;
+    return 0;
+}
+
+static int scope_metadata(const otlp_scope *scope, struct loki_labels *sm)
+{
+    if (!scope)
+        return 0;
+    int rc = attributes_to_labels(scope->attributes, scope->n_attributes, sm);
+    if (!rc && scope->name && scope->name[0])
+        rc = loki_labels_append(sm, "scope_name", scope->name);
+    if (!rc && scope->version && scope->version[0])
+        rc = loki_labels_append(sm, "scope_version", scope->version);
+    if (!rc && scope->dropped_attributes_count)
+        rc = append_uint(sm, "scope_dropped_attributes_count", scope->dropped_attributes_count);
+    return rc;
+}
+
+/* The stream labels and the structured metadata of one resource. */
+static int resource_labels(const otlp_resource *res, struct loki_labels *labels,
+                           struct loki_labels *sm)
+{
+    otlp_keyvalue *const *attrs = res ? res->attributes : NULL;
+    size_t n = res ? res->n_attributes : 0;
+    bool has_service_name = false;
+    /* resAttrs.Get("service.name") finds the first attribute of that name. */
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(kv_key(attrs[i]), "service.name") == 0) {
+            char *s = NULL;
+            if (loki_any_value_string(attrs[i]->value, &s, NULL) < 0)
+                return -ENOMEM;
+            has_service_name = s[0] != '\0';
+            free(s);
+            break;
+        }
+    }
+    struct loki_labels produced = {0};
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *key = kv_key(attrs[i]);
+        const otlp_anyvalue *v = attrs[i] ? attrs[i]->value : NULL;
+        if (!loki_is_index_attribute(key)) {
+            rc = attribute_to_labels(key, v, NULL, 0, sm);
+            continue;
+        }
+        rc = attribute_to_labels(key, v, NULL, 0, &produced);
+        for (size_t j = 0; j < produced.count && !rc; j++) {
+            const struct loki_label *l = &produced.items[j];
+            rc = loki_labels_set(labels, l->name, l->value);
+            /* Discovery happens while walking the attributes, so it is the first index label
+             * in attribute order that wins, and a later attribute may still overwrite it. */
+            if (!rc && !has_service_name && loki_is_service_name_source(l->name)) {
+                rc = loki_labels_set(labels, "service_name", l->value);
+                has_service_name = true;
+            }
+        }
+        loki_labels_clear(&produced);
+    }
+    if (!rc && !has_service_name)
+        rc = loki_labels_set(labels, "service_name", "unknown_service");
+    return rc;
+}
+
+typedef Opentelemetry__Proto__Logs__V1__ResourceLogs otlp_resource_logs;
+
+static size_t count_records(const otlp_logs_req *req)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->n_resource_logs; i++) {
+        const otlp_resource_logs *rl = req->resource_logs[i];
+        for (size_t j = 0; rl && j < rl->n_scope_logs; j++)
+            n += rl->scope_logs[j] ? rl->scope_logs[j]->n_log_records : 0;
+    }
+    return n;
+}
+
+int loki_otlp_translate(const otlp_logs_req *req, int64_t now_ns, struct loki_push *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->records = count_records(req);
+    if (out->records == 0)
+        return 0; /* otlp.go returns an empty push request */
+    struct loki_labels labels = {0}, resource_sm = {0}, scope_sm = {0};
+    struct loki_entry entry = {0};
+    char *key = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < req->n_resource_logs && !rc; i++) {
+        const otlp_resource_logs *rl = req->resource_logs[i];
+        if (!rl)
+            continue;
+        rc = resource_labels(rl->resource, &labels, &resource_sm);
+        if (rc)
+            break;
+        if (!label_set_is_valid(&labels)) {
+            /* otlp.go records "invalid labels" in its stats and skips the resource. */
+            out->invalid_resources++;
+            loki_labels_clear(&labels);
+            loki_labels_clear(&resource_sm);
+            continue;
+        }
+        key = loki_labels_string(&labels);
+        struct loki_stream *stream = key ? stream_for(out, key, &labels) : NULL;
+        free(key);
+        key = NULL;
+        loki_labels_clear(&labels);
+        if (!stream) {
+            rc = -ENOMEM;
+            break;
+        }
+        /* `stream` stays valid: no stream is added until the next resource. */
+        for (size_t j = 0; j < rl->n_scope_logs && !rc; j++) {
+            const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
+            if (!sl)
+                continue;
+            rc = scope_metadata(sl->scope, &scope_sm);
+            for (size_t k = 0; k < sl->n_log_records && !rc; k++) {
+                if (!sl->log_records[k])
+                    continue;
+                rc = record_to_entry(sl->log_records[k], now_ns, &entry);
+                if (!rc)
+                    rc = append_all(&entry.metadata, &resource_sm);
+                if (!rc)
+                    rc = append_all(&entry.metadata, &scope_sm);
+                if (!rc)
+                    rc = stream_append(stream, &entry);
+                loki_entry_clear(&entry);
+            }
+            loki_labels_clear(&scope_sm);
+        }
+        loki_labels_clear(&resource_sm);
+    }
+    loki_labels_clear(&labels);
+    loki_labels_clear(&resource_sm);
+    loki_labels_clear(&scope_sm);
+    if (rc) {
+        loki_push_clear(out);
+        return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,339 @@
+/*
+ * test_fakes_server.c - end to end: every fake and the control API started in-process on
+ * ephemeral ports, driven over real HTTP with libcurl: the ready line, a push recorded and shown,
+ * faults (status with Retry-After, reset, stall and release), the request log and stats, and a
+ * clean stop with a request still stalled.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "fakes.h"
+#include "helpers.h"
+#include "log.h"
+
+static const char logs_json[] =
+    "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"k8s.container.name\","
+    "\"value\":{\"stringValue\":\"nginx\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"body\":"
+    "{\"stringValue\":\"hello\"}}]}]}]}";
+
+struct reply {
+    CURLcode rc;
+    long status;
+    char *body;
+    size_t len;
+    char retry_after[64];
+};
+
+static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+{
+    struct reply *r = ctx;
+    char *grown = realloc(r->body, r->len + size * n + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + r->len, data, size * n);
+    r->body = grown;
+    r->len += size * n;
+    r->body[r->len] = '\0';
+    return size * n;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ctx)
+{
+    struct reply *r = ctx;
+    size_t len = size * n;
+    if (len > 13 && strncasecmp(data, "Retry-After: ", 13) == 0) {
+        size_t v = len - 13;
+        while (v && (data[13 + v - 1] == '\r' || data[13 + v - 1] == '\n'))
+            v--;
+        snprintf(r->retry_after, sizeof(r->retry_after), "%.*s", (int)v, data + 13);
+    }
+    return len;
+}
+
+static void http(const char *method, int port, const char *path, const char *content_type,
+                 const char *body, struct reply *r)
+{
+    memset(r, 0, sizeof(*r));
+    CURL *curl = curl_easy_init();
+    assert_non_null(curl);
+    char url[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    struct curl_slist *headers = NULL;
+    if (content_type) {
+        char h[128];
+        snprintf(h, sizeof(h), "Content-Type: %s", content_type);
+        headers = curl_slist_append(headers, h);
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    if (body) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    r->rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+}
+
+static json_t *control_json(struct fakes *f, const char *method, const char *path, const char *body)
+{
+    struct reply r;
+    http(method, fakes_port(f, "control"), path, body ? "application/json" : NULL, body, &r);
+    assert_int_equal(r.rc, CURLE_OK);
+    json_t *j = json_loadb(r.body ? r.body : "", r.len, 0, NULL);
+    if (!j)
+        fail_msg("control %s %s answered %ld: %s", method, path, r.status, r.body);
+    free(r.body);
+    return j;
+}
+
+static void reply_free(struct reply *r)
+{
+    free(r->body);
+}
+
+static int setup(void **state)
+{
+    struct fakes_config cfg = {.prometheus_otlp_enabled = true};
+    struct error err = {0};
+    struct fakes *f = fakes_new(&cfg, &err);
+    if (!f || fakes_listen(f, &err) < 0) {
+        fprintf(stderr, "setup: %s\n", err.message);
+        fakes_free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fakes_free(*state);
+    return 0;
+}
+
+/* Polls the control API until the fault of `fake` holds `n` stalled requests: 5 ms doubling to
+ * 500 ms, 10 s at most. */
+static void wait_stalled(struct fakes *f, const char *fake, long n)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/faults/%s", fake);
+    long step_ms = 5, waited_ms = 0;
+    while (waited_ms < 10000) {
+        json_t *view = control_json(f, "GET", path, NULL);
+        long stalled = (long)json_integer_value(json_object_get(view, "stalled"));
+        json_decref(view);
+        if (stalled == n)
+            return;
+        struct timespec ts = {step_ms / 1000, (step_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        waited_ms += step_ms;
+        step_ms = step_ms * 2 > 500 ? 500 : step_ms * 2;
+    }
+    fail_msg("waited 10 s for %ld stalled requests on %s", n, fake);
+}
+
+static void test_ready_line_has_every_port(void **state)
+{
+    json_t *ready = fakes_ready_json(*state);
+    char *text = json_dumps(ready, JSON_COMPACT);
+    assert_non_null(strstr(text, "{\"ready\":true,\"ports\":{\"prometheus\":"));
+    json_t *ports = json_object_get(ready, "ports");
+    const char *keys[] = {"prometheus", "loki", "tempo_http", "control"};
+    for (size_t i = 0; i < 4; i++)
+        assert_true(json_integer_value(json_object_get(ports, keys[i])) > 0);
+    assert_int_equal(json_object_size(ports), 4);
+    free(text);
+    json_decref(ready);
+}
+
+static void test_loki_push_is_recorded_and_shown(void **state)
+{
+    struct fakes *f = *state;
+    struct reply r;
+    http("POST", fakes_port(f, "loki"), "/otlp/v1/logs", "application/json", logs_json, &r);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(r.status, 204);
+    reply_free(&r);
+    json_t *view = control_json(f, "GET", "/v1/received/loki", NULL);
+    json_t *stream = json_array_get(
+        json_object_get(json_object_get(json_object_get(view, "tenants"), "fake"), "streams"), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(stream, "labels"), "service_name")),
+        "nginx");
+    json_decref(view);
+    json_t *stats = control_json(f, "GET", "/v1/stats", NULL);
+    json_t *loki = json_object_get(stats, "loki");
+    assert_int_equal(json_integer_value(json_object_get(loki, "requests")), 1);
+    assert_int_equal(json_integer_value(json_object_get(loki, "accepted_requests")), 1);
+    assert_int_equal(json_integer_value(json_object_get(loki, "items")), 1);
+    json_decref(stats);
+    json_t *log = control_json(f, "GET", "/v1/requests/loki", NULL);
+    json_t *entry = json_array_get(json_object_get(log, "requests"), 0);
+    assert_string_equal(json_string_value(json_object_get(entry, "content_type")),
+                        "application/json");
+    assert_int_equal(json_integer_value(json_object_get(entry, "status")), 204);
+    assert_int_equal(json_integer_value(json_object_get(entry, "bytes")), strlen(logs_json));
+    json_decref(log);
+}
+
+static void test_status_fault_refuses_with_retry_after_and_records_nothing(void **state)
+{
+    struct fakes *f = *state;
+    json_t *j = control_json(f, "PUT", "/v1/faults/loki",
+                             "{\"status\":503,\"retry_after\":\"2\",\"times\":1}");
+    json_decref(j);
+    struct reply r;
+    http("POST", fakes_port(f, "loki"), "/otlp/v1/logs", "application/json", logs_json, &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.retry_after, "2");
+    reply_free(&r);
+    /* `times` is used up: the next push goes through */
+    http("POST", fakes_port(f, "loki"), "/otlp/v1/logs", "application/json", logs_json, &r);
+    assert_int_equal(r.status, 204);
+    reply_free(&r);
+    json_t *stats = control_json(f, "GET", "/v1/stats", NULL);
+    json_t *loki = json_object_get(stats, "loki");
+    assert_int_equal(json_integer_value(json_object_get(loki, "requests")), 2);
+    assert_int_equal(json_integer_value(json_object_get(loki, "accepted_requests")), 1);
+    assert_int_equal(json_integer_value(json_object_get(loki, "items")), 1);
+    json_decref(stats);
+    json_t *log = control_json(f, "GET", "/v1/requests/loki", NULL);
+    json_t *first = json_array_get(json_object_get(log, "requests"), 0);
+    assert_true(json_is_true(json_object_get(first, "fault")));
+    assert_int_equal(json_integer_value(json_object_get(first, "status")), 503);
+    json_decref(log);
+    json_t *fault = control_json(f, "GET", "/v1/faults/loki", NULL);
+    assert_int_equal(json_integer_value(json_object_get(fault, "fired")), 1);
+    json_decref(fault);
+}
+
+static void test_tempo_status_fault_is_rpc_status(void **state)
+{
+    struct fakes *f = *state;
+    json_decref(control_json(f, "PUT", "/v1/faults/tempo", "{\"status\":429,\"body\":\"slow\"}"));
+    struct reply r;
+    http("POST", fakes_port(f, "tempo"), "/v1/traces", "application/json", "{}", &r);
+    assert_int_equal(r.status, 429);
+    assert_string_equal(r.body, "{\"code\":8,\"message\":\"slow\"}");
+    reply_free(&r);
+    json_decref(control_json(f, "DELETE", "/v1/faults/tempo", NULL));
+    http("POST", fakes_port(f, "tempo"), "/v1/traces", "application/json", "{}", &r);
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+}
+
+static void test_reset_fault_drops_the_connection(void **state)
+{
+    struct fakes *f = *state;
+    json_decref(control_json(f, "PUT", "/v1/faults/prometheus", "{\"reset\":true,\"times\":1}"));
+    struct reply r;
+    http("POST", fakes_port(f, "prometheus"), "/api/v1/otlp/v1/metrics", "application/x-protobuf",
+         "", &r);
+    assert_int_not_equal(r.rc, CURLE_OK);
+    reply_free(&r);
+    json_t *log = control_json(f, "GET", "/v1/requests/prometheus", NULL);
+    json_t *entry = json_array_get(json_object_get(log, "requests"), 0);
+    assert_int_equal(json_integer_value(json_object_get(entry, "status")), 0);
+    assert_true(json_is_true(json_object_get(entry, "fault")));
+    json_decref(log);
+}
+
+struct client {
+    struct fakes *f;
+    struct reply r;
+};
+
+static void *post_logs(void *arg)
+{
+    struct client *c = arg;
+    http("POST", fakes_port(c->f, "loki"), "/otlp/v1/logs", "application/json", logs_json, &c->r);
+    return NULL;
+}
+
+static void test_stall_holds_until_released(void **state)
+{
+    struct fakes *f = *state;
+    json_decref(control_json(f, "PUT", "/v1/faults/loki", "{\"stall\":true,\"times\":1}"));
+    struct client c = {.f = f};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, post_logs, &c), 0);
+    wait_stalled(f, "loki", 1);
+    json_t *stats = control_json(f, "GET", "/v1/stats", NULL);
+    /* still held: nothing answered, nothing logged yet */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(stats, "loki"), "requests")), 0);
+    json_decref(stats);
+    json_decref(control_json(f, "POST", "/v1/faults/loki/release", NULL));
+    pthread_join(thread, NULL);
+    assert_int_equal(c.r.rc, CURLE_OK);
+    assert_int_equal(c.r.status, 204); /* a stall alone only delays */
+    reply_free(&c.r);
+}
+
+static void test_stop_releases_a_stalled_request(void **state)
+{
+    struct fakes *f = *state;
+    json_decref(control_json(f, "PUT", "/v1/faults/loki", "{\"stall\":true,\"status\":503}"));
+    struct client c = {.f = f};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, post_logs, &c), 0);
+    wait_stalled(f, "loki", 1);
+    fakes_free(f); /* must not hang */
+    *state = NULL;
+    pthread_join(thread, NULL);
+    reply_free(&c.r);
+}
+
+static void test_received_reset_clears_logs_and_data(void **state)
+{
+    struct fakes *f = *state;
+    struct reply r;
+    http("POST", fakes_port(f, "loki"), "/otlp/v1/logs", "application/json", logs_json, &r);
+    reply_free(&r);
+    json_decref(control_json(f, "DELETE", "/v1/received", NULL));
+    json_t *stats = control_json(f, "GET", "/v1/stats", NULL);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(stats, "loki"), "requests")), 0);
+    json_decref(stats);
+    json_t *view = control_json(f, "GET", "/v1/received/loki", NULL);
+    assert_int_equal(json_object_size(json_object_get(view, "tenants")), 0);
+    json_decref(view);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_ALL);
+    log_set_level(LOG_WARN); /* the servers' "listening on" lines are noise here */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ready_line_has_every_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loki_push_is_recorded_and_shown, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_status_fault_refuses_with_retry_after_and_records_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tempo_status_fault_is_rpc_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_fault_drops_the_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stall_holds_until_released, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_releases_a_stalled_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_received_reset_clears_logs_and_data, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,275 @@
+/*
+ * test_fault.c - the fault injector: parsing (table-driven, good and bad specs), firing counts,
+ * `times`, stalls released by release / clear / shutdown, latency.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "fault.h"
+
+static const struct {
+    const char *json;
+    const char *want_error; /* NULL = valid; else a substring of the message */
+} parse_cases[] = {
+    {"{\"status\":503}", NULL},
+    {"{\"status\":503,\"retry_after\":\"2\",\"body\":\"busy\",\"times\":2}", NULL},
+    {"{\"status\":429,\"retry_after\":30}", NULL},
+    {"{\"latency_ms\":200}", NULL},
+    {"{\"stall\":true}", NULL},
+    {"{\"reset\":true,\"times\":1}", NULL},
+    {"{\"status\":503,\"times\":null}", NULL},
+    {"{\"stall\":true,\"status\":200}", NULL},
+    {"{}", "needs at least one of"},
+    {"[]", "must be a JSON object"},
+    {"{\"status\":503", "invalid JSON"},
+    {"{\"status\":99}", "\"status\" must be between 200 and 599"},
+    {"{\"status\":600}", "\"status\" must be between"},
+    {"{\"status\":\"503\"}", "\"status\" must be an integer"},
+    {"{\"status\":503,\"times\":0}", "\"times\" must be between 1"},
+    {"{\"latency_ms\":-1}", "\"latency_ms\" must be between 0"},
+    {"{\"stall\":\"yes\"}", "\"stall\" must be true or false"},
+    {"{\"status\":503,\"reset\":true}", "cannot be combined"},
+    {"{\"body\":\"x\",\"stall\":true}", "need a \"status\""},
+    {"{\"status\":503,\"retry_after\":\"1\\r\\nX: y\"}", "printable ASCII"},
+    {"{\"status\":503,\"retry_after\":-3}", "must not be negative"},
+    {"{\"status\":503,\"colour\":\"red\"}", "unknown field \"colour\""},
+    {"{\"status\":503,\"status\":500}", "invalid JSON"}, /* duplicate keys are refused */
+};
+
+static void test_parse_table(void **state)
+{
+    for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+        struct fault_spec spec;
+        struct error err = {0};
+        const char *json = parse_cases[i].json;
+        int rc = fault_spec_parse(json, strlen(json), &spec, &err);
+        if (!parse_cases[i].want_error) {
+            if (rc != 0)
+                fail_msg("%s: unexpected error: %s", json, err.message);
+            fault_spec_clear(&spec);
+            continue;
+        }
+        if (rc != -EINVAL)
+            fail_msg("%s: accepted, want an error with \"%s\"", json, parse_cases[i].want_error);
+        if (!strstr(err.message, parse_cases[i].want_error))
+            fail_msg("%s: error \"%s\", want \"%s\"", json, err.message, parse_cases[i].want_error);
+        assert_null(spec.body);
+    }
+}
+
+static struct fault *fault_with(const char *json)
+{
+    struct fault *f = fault_new();
+    assert_non_null(f);
+    struct fault_spec spec;
+    assert_int_equal(fault_spec_parse(json, strlen(json), &spec, NULL), 0);
+    fault_set(f, &spec);
+    assert_null(spec.body); /* moved */
+    return f;
+}
+
+static void test_fires_times_then_goes_inactive(void **state)
+{
+    struct fault *f =
+        fault_with("{\"status\":503,\"retry_after\":\"2\",\"body\":\"b\",\"times\":2}");
+    struct fault_action a;
+    for (int i = 0; i < 2; i++) {
+        assert_true(fault_take(f, &a));
+        assert_int_equal(a.spec.status, 503);
+        assert_string_equal(a.spec.retry_after, "2");
+        assert_string_equal(a.spec.body, "b");
+        fault_action_clear(&a);
+    }
+    assert_false(fault_take(f, &a));
+    assert_int_equal(fault_fired(f), 2);
+    json_t *view = fault_view(f);
+    assert_false(json_is_true(json_object_get(view, "active")));
+    assert_int_equal(json_integer_value(json_object_get(view, "fired")), 2);
+    assert_int_equal(json_integer_value(json_object_get(view, "remaining")), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(view, "fault"), "status")),
+                     503);
+    json_decref(view);
+    fault_free(f);
+}
+
+static void test_without_times_fires_until_cleared(void **state)
+{
+    struct fault *f = fault_with("{\"status\":500}");
+    struct fault_action a;
+    for (int i = 0; i < 5; i++) {
+        assert_true(fault_take(f, &a));
+        fault_action_clear(&a);
+    }
+    json_t *view = fault_view(f);
+    assert_true(json_is_null(json_object_get(view, "remaining")));
+    json_decref(view);
+    fault_clear(f);
+    assert_false(fault_take(f, &a));
+    view = fault_view(f);
+    assert_true(json_is_null(json_object_get(view, "fault")));
+    assert_int_equal(json_integer_value(json_object_get(view, "fired")), 0);
+    json_decref(view);
+    fault_free(f);
+}
+
+static void test_set_replaces_and_resets_count(void **state)
+{
+    struct fault *f = fault_with("{\"status\":500}");
+    struct fault_action a;
+    assert_true(fault_take(f, &a));
+    fault_action_clear(&a);
+    struct fault_spec spec;
+    assert_int_equal(fault_spec_parse("{\"status\":429}", 14, &spec, NULL), 0);
+    fault_set(f, &spec);
+    assert_int_equal(fault_fired(f), 0);
+    assert_true(fault_take(f, &a));
+    assert_int_equal(a.spec.status, 429);
+    fault_action_clear(&a);
+    fault_free(f);
+}
+
+static void test_retry_after_number_becomes_text(void **state)
+{
+    struct fault_spec spec;
+    assert_int_equal(fault_spec_parse("{\"status\":429,\"retry_after\":30}", 31, &spec, NULL), 0);
+    assert_string_equal(spec.retry_after, "30");
+    json_t *j = fault_spec_json(&spec);
+    assert_string_equal(json_string_value(json_object_get(j, "retry_after")), "30");
+    json_decref(j);
+    fault_spec_clear(&spec);
+}
+
+struct waiter {
+    struct fault *f;
+    struct fault_action action;
+    atomic_int done;
+};
+
+static void *wait_thread(void *arg)
+{
+    struct waiter *w = arg;
+    fault_wait(w->f, &w->action);
+    w->done = 1;
+    return NULL;
+}
+
+/* Polls until `n` requests are stalled: 5 ms doubling to 500 ms, for 10 s at most. */
+static void wait_stalled(struct fault *f, long n)
+{
+    long step_ms = 5, waited_ms = 0;
+    while (waited_ms < 10000) {
+        json_t *view = fault_view(f);
+        long stalled = (long)json_integer_value(json_object_get(view, "stalled"));
+        json_decref(view);
+        if (stalled == n)
+            return;
+        struct timespec ts = {step_ms / 1000, (step_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        waited_ms += step_ms;
+        step_ms = step_ms * 2 > 500 ? 500 : step_ms * 2;
+    }
+    fail_msg("waited 10 s for %ld stalled requests", n);
+}
+
+static void stall_and_release(void (*release)(struct fault *))
+{
+    struct fault *f = fault_with("{\"stall\":true}");
+    struct waiter w = {.f = f};
+    assert_true(fault_take(f, &w.action));
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, wait_thread, &w), 0);
+    wait_stalled(f, 1);
+    assert_int_equal(w.done, 0);
+    release(f);
+    pthread_join(thread, NULL);
+    assert_int_equal(w.done, 1);
+    wait_stalled(f, 0);
+    fault_action_clear(&w.action);
+    fault_free(f);
+}
+
+static void test_stall_released_by_release(void **state)
+{
+    stall_and_release(fault_release);
+}
+static void test_stall_released_by_clear(void **state)
+{
+    stall_and_release(fault_clear);
+}
+static void test_stall_released_by_shutdown(void **state)
+{
+    stall_and_release(fault_shutdown);
+}
+
+static void test_release_frees_only_earlier_stalls(void **state)
+{
+    struct fault *f = fault_with("{\"stall\":true}");
+    fault_release(f); /* before anything stalled: must not pre-release later requests */
+    struct waiter w = {.f = f};
+    assert_true(fault_take(f, &w.action));
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, wait_thread, &w), 0);
+    wait_stalled(f, 1);
+    fault_release(f);
+    pthread_join(thread, NULL);
+    fault_action_clear(&w.action);
+    fault_free(f);
+}
+
+static void test_latency_waits_about_that_long(void **state)
+{
+    struct fault *f = fault_with("{\"latency_ms\":50}");
+    struct fault_action a;
+    assert_true(fault_take(f, &a));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fault_wait(f, &a);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms >= 45);
+    assert_int_equal(a.spec.status, 0);
+    fault_action_clear(&a);
+    fault_free(f);
+}
+
+static void test_no_fault_does_not_fire(void **state)
+{
+    struct fault *f = fault_new();
+    struct fault_action a;
+    assert_false(fault_take(f, &a));
+    json_t *view = fault_view(f);
+    char *text = json_dumps(view, JSON_COMPACT);
+    assert_string_equal(text, "{\"active\":false,\"fault\":null,\"fired\":0,\"remaining\":null,"
+                              "\"stalled\":0}");
+    free(text);
+    json_decref(view);
+    fault_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_table),
+        cmocka_unit_test(test_fires_times_then_goes_inactive),
+        cmocka_unit_test(test_without_times_fires_until_cleared),
+        cmocka_unit_test(test_set_replaces_and_resets_count),
+        cmocka_unit_test(test_retry_after_number_becomes_text),
+        cmocka_unit_test(test_stall_released_by_release),
+        cmocka_unit_test(test_stall_released_by_clear),
+        cmocka_unit_test(test_stall_released_by_shutdown),
+        cmocka_unit_test(test_release_frees_only_earlier_stalls),
+        cmocka_unit_test(test_latency_waits_about_that_long),
+        cmocka_unit_test(test_no_fault_does_not_fire),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -17,6 +17,7 @@
  * gets no "@type" treatment (OTLP never carries one).
  */
 #include "otlp_json.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -419,55 +420,18 @@ json_t *otlp_json_encode(const ProtobufCMessage *msg)
 
 /* ---- compact text, byte for byte as the collector writes it ---- */
 
-struct text {
-    char *data;
-    size_t len;
-    size_t cap;
-    bool failed;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
-{
-    if (t->failed)
-        return;
-    if (n > OTLP_JSON_TEXT_MAX - t->len) {
-        t->failed = true;
-        return;
-    }
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(t->data, cap);
-        if (!grown) {
-            t->failed = true;
-            return;
-        }
-        t->data = grown;
-        t->cap = cap;
-    }
-    memcpy(t->data + t->len, s, n);
-    t->len += n;
-    t->data[t->len] = '\0';
-}
-
-static void text_str(struct text *t, const char *s)
-{
-    text_add(t, s, strlen(s));
-}
-
 /* jsoniter's escaping (EscapeHTML off): quote, backslash, \n \r \t, other controls as \u00xx;
  * everything else, UTF-8 included, as is. */
-static void text_quoted(struct text *t, const char *s, size_t len)
+static void text_quoted(struct strbuf *t, const char *s, size_t len)
 {
     static const char hex_digits[] = "0123456789abcdef";
-    text_add(t, "\"", 1);
+    strbuf_add(t, "\"", 1);
     size_t start = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        text_add(t, s + start, i - start);
+        strbuf_add(t, s + start, i - start);
         char esc[7] = {'\\', (char)c, 0};
         size_t n = 2;
         if (c == '\n')
@@ -482,11 +446,11 @@ static void text_quoted(struct text *t, const char *s, size_t len)
             esc[5] = hex_digits[c & 0xf];
             n = 6;
         }
-        text_add(t, esc, n);
+        strbuf_add(t, esc, n);
         start = i + 1;
     }
-    text_add(t, s + start, len - start);
-    text_add(t, "\"", 1);
+    strbuf_add(t, s + start, len - start);
+    strbuf_add(t, "\"", 1);
 }
 
 /* Go's encoding/json float64 format (jsoniter's WriteFloat64 is the same): the shortest digits
@@ -561,49 +525,49 @@ static void format_go_double(double d, char *out, size_t cap)
     snprintf(out, cap, "%s", buf);
 }
 
-static void text_value(struct text *t, const json_t *v)
+static void text_value(struct strbuf *t, const json_t *v)
 {
     char number[64];
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
-        text_add(t, "{", 1);
+        strbuf_add(t, "{", 1);
         const char *key;
         json_t *member;
         bool first = true;
         json_object_foreach((json_t *)v, key, member)
         {
             if (!first)
-                text_add(t, ",", 1);
+                strbuf_add(t, ",", 1);
             first = false;
             text_quoted(t, key, strlen(key));
-            text_add(t, ":", 1);
+            strbuf_add(t, ":", 1);
             text_value(t, member);
         }
-        text_add(t, "}", 1);
+        strbuf_add(t, "}", 1);
         break;
     }
     case JSON_ARRAY: {
-        text_add(t, "[", 1);
+        strbuf_add(t, "[", 1);
         for (size_t i = 0; i < json_array_size(v); i++) {
             if (i)
-                text_add(t, ",", 1);
+                strbuf_add(t, ",", 1);
             text_value(t, json_array_get(v, i));
         }
-        text_add(t, "]", 1);
+        strbuf_add(t, "]", 1);
         break;
     }
     case JSON_STRING: text_quoted(t, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER:
         snprintf(number, sizeof(number), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        text_str(t, number);
+        strbuf_puts(t, number);
         break;
     case JSON_REAL:
         format_go_double(json_real_value(v), number, sizeof(number));
-        text_str(t, number);
+        strbuf_puts(t, number);
         break;
-    case JSON_TRUE: text_str(t, "true"); break;
-    case JSON_FALSE: text_str(t, "false"); break;
-    case JSON_NULL: text_str(t, "null"); break;
+    case JSON_TRUE: strbuf_puts(t, "true"); break;
+    case JSON_FALSE: strbuf_puts(t, "false"); break;
+    case JSON_NULL: strbuf_puts(t, "null"); break;
     }
 }
 
@@ -612,16 +576,11 @@ char *otlp_json_encode_text(const ProtobufCMessage *msg, size_t *len)
     json_t *root = otlp_json_encode(msg);
     if (!root)
         return NULL;
-    struct text t = {0};
+    struct strbuf t = STRBUF_INIT(OTLP_JSON_TEXT_MAX);
     text_value(&t, root);
     json_decref(root);
-    if (t.failed || !t.data) {
-        free(t.data);
-        return NULL;
-    }
-    if (len)
-        *len = t.len;
-    return t.data;
+    char *text = NULL;
+    return strbuf_finish(&t, &text, len) == 0 ? text : NULL;
 }
 
 /* ---- decode ---- */

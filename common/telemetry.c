@@ -22,6 +22,7 @@
  * must not call back into the registry.
  */
 #include "telemetry.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -138,75 +139,6 @@ static bool valid_label_name(const char *name, size_t len)
     return true;
 }
 
-/* A growable text buffer with a hard maximum. */
-struct text_buffer {
-    char *data;
-    size_t len, cap, max;
-    bool failed; /* out of memory or past max: every later append is ignored */
-};
-
-static void text_append(struct text_buffer *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t want = b->cap ? b->cap : 4096;
-        while (want < b->len + n + 1)
-            want *= 2;
-        if (want > b->max) {
-            if (b->len + n + 1 > b->max) {
-                b->failed = true;
-                return;
-            }
-            want = b->max;
-        }
-        char *grown = realloc(b->data, want);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->data = grown;
-        b->cap = want;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void text_puts(struct text_buffer *b, const char *s)
-{
-    text_append(b, s, strlen(s));
-}
-
-static void text_printf(struct text_buffer *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void text_printf(struct text_buffer *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = true;
-        return;
-    }
-    if ((size_t)n < sizeof(small)) {
-        text_append(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->failed = true;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    text_append(b, big, (size_t)n);
-    free(big);
-}
-
 /* Go's strconv.FormatFloat(v, 'g', -1, 64), as client_golang writes sample values and `le`: the
  * fewest significant digits that read back to the same double, in exponent form only when the
  * decimal exponent is < -4 or >= 6 (Go's fixed threshold for shortest 'g': "20000", "1e+06"). */
@@ -320,33 +252,26 @@ static int canonical_labels(const char *text, char **out)
     for (size_t i = 1; i < count; i++)
         if (compare_label_pairs(&pairs[i - 1], &pairs[i]) == 0)
             goto fail;
-    struct text_buffer b = {.max = 2 * LABELS_MAX_BYTES + 16};
-    text_append(&b, "", 0);
+    struct strbuf b = STRBUF_INIT(2 * LABELS_MAX_BYTES + 16);
     for (size_t i = 0; i < count; i++) {
         if (i)
-            text_append(&b, ",", 1);
-        text_append(&b, pairs[i].name, pairs[i].name_len);
-        text_append(&b, "=\"", 2);
+            strbuf_add(&b, ",", 1);
+        strbuf_add(&b, pairs[i].name, pairs[i].name_len);
+        strbuf_add(&b, "=\"", 2);
         for (size_t j = 0; j < pairs[i].value_len; j++) {
             char ch = pairs[i].value[j];
             if (ch == '\\')
-                text_append(&b, "\\\\", 2);
+                strbuf_add(&b, "\\\\", 2);
             else if (ch == '"')
-                text_append(&b, "\\\"", 2);
+                strbuf_add(&b, "\\\"", 2);
             else if (ch == '\n')
-                text_append(&b, "\\n", 2);
+                strbuf_add(&b, "\\n", 2);
             else
-                text_append(&b, &ch, 1);
+                strbuf_add(&b, &ch, 1);
         }
-        text_append(&b, "\"", 1);
+        strbuf_add(&b, "\"", 1);
     }
-    if (b.failed) {
-        free(b.data);
-        rc = -ENOMEM;
-        goto fail;
-    }
-    *out = b.data;
-    rc = 0;
+    rc = strbuf_finish(&b, out, NULL);
 fail:
     free(pairs);
     return rc;
@@ -630,53 +555,53 @@ static bool series_visible(const struct family *f, const struct series *s)
 }
 
 /* `name{labels}` or `name{labels,extra}`; the braces are left out when there are no labels. */
-static void render_sample_name(struct text_buffer *b, const char *name, const char *suffix,
+static void render_sample_name(struct strbuf *b, const char *name, const char *suffix,
                                const char *labels, const char *extra)
 {
-    text_puts(b, name);
-    text_puts(b, suffix);
+    strbuf_puts(b, name);
+    strbuf_puts(b, suffix);
     bool has_labels = labels && *labels;
     bool has_extra = extra && *extra;
     if (!has_labels && !has_extra)
         return;
-    text_puts(b, "{");
+    strbuf_puts(b, "{");
     if (has_labels)
-        text_puts(b, labels);
+        strbuf_puts(b, labels);
     if (has_labels && has_extra)
-        text_puts(b, ",");
+        strbuf_puts(b, ",");
     if (has_extra)
-        text_puts(b, extra);
-    text_puts(b, "}");
+        strbuf_puts(b, extra);
+    strbuf_puts(b, "}");
 }
 
-static void render_help(struct text_buffer *b, const struct family *f)
+static void render_help(struct strbuf *b, const struct family *f)
 {
-    text_printf(b, "# HELP %s ", f->name);
+    strbuf_printf(b, "# HELP %s ", f->name);
     for (const char *p = f->help; *p; p++) {
         if (*p == '\\')
-            text_puts(b, "\\\\");
+            strbuf_puts(b, "\\\\");
         else if (*p == '\n')
-            text_puts(b, "\\n");
+            strbuf_puts(b, "\\n");
         else
-            text_append(b, p, 1);
+            strbuf_add(b, p, 1);
     }
-    text_puts(b, "\n");
+    strbuf_puts(b, "\n");
 }
 
-static void render_series(struct text_buffer *b, const struct family *f, struct series *s)
+static void render_series(struct strbuf *b, const struct family *f, struct series *s)
 {
     char number[64];
     switch (f->type) {
     case FAMILY_COUNTER:
         render_sample_name(b, f->name, "", s->labels, NULL);
-        text_printf(b, " %llu\n", (unsigned long long)atomic_load(&s->counter.value));
+        strbuf_printf(b, " %llu\n", (unsigned long long)atomic_load(&s->counter.value));
         break;
     case FAMILY_GAUGE: {
         double v = s->gauge.read ? s->gauge.read(s->gauge.read_ctx)
                                  : bits_to_double(atomic_load(&s->gauge.bits));
         format_double(number, sizeof(number), v);
         render_sample_name(b, f->name, "", s->labels, NULL);
-        text_printf(b, " %s\n", number);
+        strbuf_printf(b, " %s\n", number);
         break;
     }
     case FAMILY_HISTOGRAM: {
@@ -691,14 +616,14 @@ static void render_series(struct text_buffer *b, const struct family *f, struct 
                 snprintf(number, sizeof(number), "+Inf");
             snprintf(le, sizeof(le), "le=\"%s\"", number);
             render_sample_name(b, f->name, "_bucket", s->labels, le);
-            text_printf(b, " %llu\n", (unsigned long long)cumulative);
+            strbuf_printf(b, " %llu\n", (unsigned long long)cumulative);
         }
         format_double(number, sizeof(number), bits_to_double(atomic_load(&h->sum_bits)));
         render_sample_name(b, f->name, "_sum", s->labels, NULL);
-        text_printf(b, " %s\n", number);
+        strbuf_printf(b, " %s\n", number);
         /* _count is the +Inf bucket, so the two always agree even while observations race. */
         render_sample_name(b, f->name, "_count", s->labels, NULL);
-        text_printf(b, " %llu\n", (unsigned long long)cumulative);
+        strbuf_printf(b, " %llu\n", (unsigned long long)cumulative);
         break;
     }
     }
@@ -718,12 +643,11 @@ char *telemetry_render(struct telemetry *t, size_t *len)
 {
     if (!t)
         return NULL;
-    struct text_buffer b = {.max = RENDER_MAX_BYTES};
+    struct strbuf b = STRBUF_INIT(RENDER_MAX_BYTES);
     struct family **families = NULL;
     struct series **series = NULL;
     char *result = NULL;
     pthread_mutex_lock(&t->lock);
-    text_append(&b, "", 0); /* an empty registry renders as "" rather than NULL */
     families = calloc(t->family_count ? t->family_count : 1, sizeof(*families));
     if (!families)
         goto fail;
@@ -745,20 +669,17 @@ char *telemetry_render(struct telemetry *t, size_t *len)
             continue; /* as client_golang, a family without samples is not written at all */
         qsort(series, ns, sizeof(*series), compare_series);
         render_help(&b, f);
-        text_printf(&b, "# TYPE %s %s\n", f->name, family_type_name(f->type));
+        strbuf_printf(&b, "# TYPE %s %s\n", f->name, family_type_name(f->type));
         for (size_t j = 0; j < ns; j++)
             render_series(&b, f, series[j]);
     }
-    if (b.failed)
-        goto fail;
-    result = b.data;
-    b.data = NULL;
-    if (len)
-        *len = b.len;
+    /* an empty registry renders as "" rather than NULL */
+    if (strbuf_finish(&b, &result, len) < 0)
+        result = NULL;
 fail:
     pthread_mutex_unlock(&t->lock);
     free(series);
     free(families);
-    free(b.data);
+    strbuf_release(&b);
     return result;
 }

@@ -24,6 +24,7 @@
  * non-ASCII spaces and format characters; other non-ASCII runes are kept as they are).
  */
 #include "loki_otlp.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -97,64 +98,6 @@ bool loki_is_index_attribute(const char *key)
 bool loki_is_service_name_source(const char *label)
 {
     return in_list(service_name_sources, label);
-}
-
-/* ---- a bounded text buffer ---- */
-
-struct text {
-    char *data;
-    size_t len, cap;
-    int error; /* sticky: -ENOMEM / -EFBIG */
-};
-
-static void text_put(struct text *t, const char *s, size_t n)
-{
-    if (t->error)
-        return;
-    if (t->len + n + 1 > TEXT_MAX) {
-        t->error = -EFBIG;
-        return;
-    }
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 64;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(t->data, cap);
-        if (!grown) {
-            t->error = -ENOMEM;
-            return;
-        }
-        t->data = grown;
-        t->cap = cap;
-    }
-    memcpy(t->data + t->len, s, n);
-    t->len += n;
-    t->data[t->len] = '\0';
-}
-
-static void text_puts(struct text *t, const char *s)
-{
-    text_put(t, s, strlen(s));
-}
-
-static void text_putc(struct text *t, char c)
-{
-    text_put(t, &c, 1);
-}
-
-/* Hands the text to the caller (an empty string when nothing was written). */
-static int text_finish(struct text *t, char **out, size_t *len)
-{
-    if (!t->error && !t->data)
-        text_put(t, "", 0);
-    if (t->error) {
-        free(t->data);
-        return t->error;
-    }
-    *out = t->data;
-    if (len)
-        *len = t->len;
-    return 0;
 }
 
 /* ---- UTF-8 as Go decodes it (fakes_utf8_next) ---- */
@@ -297,29 +240,29 @@ void loki_format_double(double f, char *out, size_t out_size)
 static const char hex_digits[] = "0123456789abcdef";
 
 /* encoding/json's string encoding with HTML escaping on (json.Marshal's default). */
-static void json_quote(struct text *t, const char *s, size_t len)
+static void json_quote(struct strbuf *t, const char *s, size_t len)
 {
-    text_putc(t, '"');
+    strbuf_putc(t, '"');
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
         unsigned char c = p[i];
         if (c < 0x80) {
             i++;
             switch (c) {
-            case '"': text_puts(t, "\\\""); continue;
-            case '\\': text_puts(t, "\\\\"); continue;
-            case '\b': text_puts(t, "\\b"); continue;
-            case '\f': text_puts(t, "\\f"); continue;
-            case '\n': text_puts(t, "\\n"); continue;
-            case '\r': text_puts(t, "\\r"); continue;
-            case '\t': text_puts(t, "\\t"); continue;
+            case '"': strbuf_puts(t, "\\\""); continue;
+            case '\\': strbuf_puts(t, "\\\\"); continue;
+            case '\b': strbuf_puts(t, "\\b"); continue;
+            case '\f': strbuf_puts(t, "\\f"); continue;
+            case '\n': strbuf_puts(t, "\\n"); continue;
+            case '\r': strbuf_puts(t, "\\r"); continue;
+            case '\t': strbuf_puts(t, "\\t"); continue;
             default: break;
             }
             if (c < 0x20 || c == '<' || c == '>' || c == '&') {
                 char esc[7] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 15], 0};
-                text_puts(t, esc);
+                strbuf_puts(t, esc);
             } else {
-                text_putc(t, (char)c);
+                strbuf_putc(t, (char)c);
             }
             continue;
         }
@@ -327,17 +270,17 @@ static void json_quote(struct text *t, const char *s, size_t len)
         bool valid;
         size_t n = fakes_utf8_next(p + i, len - i, &r, &valid);
         if (!valid)
-            text_puts(t, "\\ufffd");
+            strbuf_puts(t, "\\ufffd");
         else if (r == 0x2028 || r == 0x2029)
-            text_puts(t, r == 0x2028 ? "\\u2028" : "\\u2029");
+            strbuf_puts(t, r == 0x2028 ? "\\u2028" : "\\u2029");
         else
-            text_put(t, s + i, n);
+            strbuf_add(t, s + i, n);
         i += n;
     }
-    text_putc(t, '"');
+    strbuf_putc(t, '"');
 }
 
-static void base64_put(struct text *t, const uint8_t *data, size_t len)
+static void base64_put(struct strbuf *t, const uint8_t *data, size_t len)
 {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -350,7 +293,7 @@ static void base64_put(struct text *t, const uint8_t *data, size_t len)
         char quad[4] = {alphabet[(v >> 18) & 63], alphabet[(v >> 12) & 63],
                         i + 1 < len ? alphabet[(v >> 6) & 63] : '=',
                         i + 2 < len ? alphabet[v & 63] : '='};
-        text_put(t, quad, 4);
+        strbuf_add(t, quad, 4);
     }
 }
 
@@ -375,11 +318,11 @@ static const char *kv_key(const otlp_keyvalue *kv)
 
 /* Writes v.AsRaw() as json.Marshal does. Returns 0, or -EDOM when Marshal would fail (NaN or
  * infinity anywhere), or the text's error. */
-static int json_value(struct text *t, const otlp_anyvalue *v, int depth)
+static int json_value(struct strbuf *t, const otlp_anyvalue *v, int depth)
 {
     char number[64];
     if (depth > MAX_DEPTH || !v) {
-        text_puts(t, "null");
+        strbuf_puts(t, "null");
         return t->error;
     }
     switch (v->value_case) {
@@ -389,34 +332,34 @@ static int json_value(struct text *t, const otlp_anyvalue *v, int depth)
         break;
     }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
-        text_puts(t, v->bool_value ? "true" : "false");
+        strbuf_puts(t, v->bool_value ? "true" : "false");
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
         snprintf(number, sizeof(number), "%" PRId64, v->int_value);
-        text_puts(t, number);
+        strbuf_puts(t, number);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
         if (isnan(v->double_value) || isinf(v->double_value))
             return -EDOM;
         format_json_number(v->double_value, number, sizeof(number));
-        text_puts(t, number);
+        strbuf_puts(t, number);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
-        text_putc(t, '"');
+        strbuf_putc(t, '"');
         base64_put(t, v->bytes_value.data, v->bytes_value.len);
-        text_putc(t, '"');
+        strbuf_putc(t, '"');
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: {
-        text_putc(t, '[');
+        strbuf_putc(t, '[');
         size_t n = v->array_value ? v->array_value->n_values : 0;
         for (size_t i = 0; i < n; i++) {
             if (i)
-                text_putc(t, ',');
+                strbuf_putc(t, ',');
             int rc = json_value(t, v->array_value->values[i], depth + 1);
             if (rc)
                 return rc;
         }
-        text_putc(t, ']');
+        strbuf_putc(t, ']');
         break;
     }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
@@ -429,52 +372,52 @@ static int json_value(struct text *t, const otlp_anyvalue *v, int depth)
             keys[i] = (struct key_index){kv_key(v->kvlist_value->values[i]), i};
         if (n)
             qsort(keys, n, sizeof(*keys), compare_key_index);
-        text_putc(t, '{');
+        strbuf_putc(t, '{');
         bool first = true;
         int rc = 0;
         for (size_t i = 0; i < n && !rc; i++) {
             if (i + 1 < n && strcmp(keys[i].key, keys[i + 1].key) == 0)
                 continue; /* a later duplicate overrides this one */
             if (!first)
-                text_putc(t, ',');
+                strbuf_putc(t, ',');
             first = false;
             json_quote(t, keys[i].key, strlen(keys[i].key));
-            text_putc(t, ':');
+            strbuf_putc(t, ':');
             const otlp_keyvalue *kv = v->kvlist_value->values[keys[i].index];
             rc = json_value(t, kv ? kv->value : NULL, depth + 1);
         }
         free(keys);
         if (rc)
             return rc;
-        text_putc(t, '}');
+        strbuf_putc(t, '}');
         break;
     }
-    default: text_puts(t, "null"); break;
+    default: strbuf_puts(t, "null"); break;
     }
     return t->error;
 }
 
 int loki_any_value_string(const otlp_anyvalue *v, char **out, size_t *len)
 {
-    struct text t = {0};
+    struct strbuf t = STRBUF_INIT(TEXT_MAX);
     char number[64];
     if (!v) {
-        return text_finish(&t, out, len);
+        return strbuf_finish(&t, out, len);
     }
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
-        text_puts(&t, v->string_value ? v->string_value : "");
+        strbuf_puts(&t, v->string_value ? v->string_value : "");
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
-        text_puts(&t, v->bool_value ? "true" : "false");
+        strbuf_puts(&t, v->bool_value ? "true" : "false");
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
         snprintf(number, sizeof(number), "%" PRId64, v->int_value);
-        text_puts(&t, number);
+        strbuf_puts(&t, number);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
         loki_format_double(v->double_value, number, sizeof(number));
-        text_puts(&t, number);
+        strbuf_puts(&t, number);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
         base64_put(&t, v->bytes_value.data, v->bytes_value.len);
@@ -484,14 +427,13 @@ int loki_any_value_string(const otlp_anyvalue *v, char **out, size_t *len)
         int rc = json_value(&t, v, 0);
         if (rc == -EDOM) {
             /* pdata ignores Marshal's error and returns the empty string. */
-            free(t.data);
-            t = (struct text){0};
+            strbuf_release(&t);
         }
         break;
     }
     default: break; /* an empty value */
     }
-    return text_finish(&t, out, len);
+    return strbuf_finish(&t, out, len);
 }
 
 /* ---- label lists and sets ---- */
@@ -581,9 +523,9 @@ static bool rune_is_print(uint32_t r)
     return true;
 }
 
-static void go_quote(struct text *t, const char *s)
+static void go_quote(struct strbuf *t, const char *s)
 {
-    text_putc(t, '"');
+    strbuf_putc(t, '"');
     const unsigned char *p = (const unsigned char *)s;
     size_t len = strlen(s);
     char esc[16];
@@ -593,21 +535,21 @@ static void go_quote(struct text *t, const char *s)
         size_t n = fakes_utf8_next(p + i, len - i, &r, &valid);
         if (!valid) {
             snprintf(esc, sizeof(esc), "\\x%c%c", hex_digits[p[i] >> 4], hex_digits[p[i] & 15]);
-            text_puts(t, esc);
+            strbuf_puts(t, esc);
         } else if (r == '"' || r == '\\') {
-            text_putc(t, '\\');
-            text_putc(t, (char)r);
+            strbuf_putc(t, '\\');
+            strbuf_putc(t, (char)r);
         } else if (rune_is_print(r)) {
-            text_put(t, s + i, n);
+            strbuf_add(t, s + i, n);
         } else {
             switch (r) {
-            case '\a': text_puts(t, "\\a"); break;
-            case '\b': text_puts(t, "\\b"); break;
-            case '\f': text_puts(t, "\\f"); break;
-            case '\n': text_puts(t, "\\n"); break;
-            case '\r': text_puts(t, "\\r"); break;
-            case '\t': text_puts(t, "\\t"); break;
-            case '\v': text_puts(t, "\\v"); break;
+            case '\a': strbuf_puts(t, "\\a"); break;
+            case '\b': strbuf_puts(t, "\\b"); break;
+            case '\f': strbuf_puts(t, "\\f"); break;
+            case '\n': strbuf_puts(t, "\\n"); break;
+            case '\r': strbuf_puts(t, "\\r"); break;
+            case '\t': strbuf_puts(t, "\\t"); break;
+            case '\v': strbuf_puts(t, "\\v"); break;
             default:
                 if (r < 0x20 || r == 0x7f)
                     snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)r);
@@ -615,28 +557,28 @@ static void go_quote(struct text *t, const char *s)
                     snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)r);
                 else
                     snprintf(esc, sizeof(esc), "\\U%08x", (unsigned)r);
-                text_puts(t, esc);
+                strbuf_puts(t, esc);
             }
         }
         i += n;
     }
-    text_putc(t, '"');
+    strbuf_putc(t, '"');
 }
 
 char *loki_labels_string(const struct loki_labels *labels)
 {
-    struct text t = {0};
-    text_putc(&t, '{');
+    struct strbuf t = STRBUF_INIT(TEXT_MAX);
+    strbuf_putc(&t, '{');
     for (size_t i = 0; i < labels->count; i++) {
         if (i)
-            text_puts(&t, ", ");
-        text_puts(&t, labels->items[i].name);
-        text_putc(&t, '=');
+            strbuf_puts(&t, ", ");
+        strbuf_puts(&t, labels->items[i].name);
+        strbuf_putc(&t, '=');
         go_quote(&t, labels->items[i].value);
     }
-    text_putc(&t, '}');
+    strbuf_putc(&t, '}');
     char *out = NULL;
-    return text_finish(&t, &out, NULL) == 0 ? out : NULL;
+    return strbuf_finish(&t, &out, NULL) == 0 ? out : NULL;
 }
 
 /* ---- attributes to labels ---- */

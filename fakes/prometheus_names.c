@@ -19,6 +19,7 @@
  * as printable except the few listed in quote_rune (Go consults the full Unicode tables).
  */
 #include "prometheus_names.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,67 +33,6 @@
 /* No name, unit or attribute value the fake stores may be longer than this; past it the
  * conversion fails with -E2BIG instead of growing without bound. */
 #define TEXT_MAX ((size_t)16 << 20)
-
-/* ---- a bounded string builder ---- */
-
-struct text {
-    char *data;
-    size_t len, cap;
-    int error; /* first failure (-ENOMEM / -E2BIG); later appends are ignored */
-};
-
-static void text_append(struct text *t, const char *s, size_t n)
-{
-    if (t->error)
-        return;
-    if (t->len + n + 1 > TEXT_MAX) {
-        t->error = -E2BIG;
-        return;
-    }
-    if (t->len + n + 1 > t->cap) {
-        size_t want = t->cap ? t->cap : 64;
-        while (want < t->len + n + 1)
-            want *= 2;
-        if (want > TEXT_MAX)
-            want = TEXT_MAX;
-        char *grown = realloc(t->data, want);
-        if (!grown) {
-            t->error = -ENOMEM;
-            return;
-        }
-        t->data = grown;
-        t->cap = want;
-    }
-    memcpy(t->data + t->len, s, n);
-    t->len += n;
-    t->data[t->len] = '\0';
-}
-
-static void text_append_str(struct text *t, const char *s)
-{
-    text_append(t, s, strlen(s));
-}
-
-static void text_append_char(struct text *t, char c)
-{
-    text_append(t, &c, 1);
-}
-
-/* Hands the built string to the caller (an empty string when nothing was appended).
- * Returns 0 or the builder's error; on error nothing is handed over. */
-static int text_finish(struct text *t, char **out)
-{
-    if (!t->error && !t->data)
-        text_append(t, "", 0);
-    if (t->error) {
-        free(t->data);
-        t->data = NULL;
-        return t->error;
-    }
-    *out = t->data;
-    t->data = NULL;
-    return 0;
-}
 
 /* ---- UTF-8, as Go's `for range` over a string decodes it ---- */
 
@@ -244,36 +184,36 @@ static int build_unit_suffixes(const char *unit, char **main_out, char **per_out
     *per_out = NULL;
     const char *slash = strchr(unit, '/');
     size_t main_len = slash ? (size_t)(slash - unit) : strlen(unit);
-    struct text main_text = {0}, per_text = {0};
+    struct strbuf main_text = STRBUF_INIT(TEXT_MAX), per_text = STRBUF_INIT(TEXT_MAX);
 
     char *main_unit = dup_trimmed(unit, main_len);
     if (!main_unit)
         return -ENOMEM;
     if (main_unit[0] && !strpbrk(main_unit, "{}"))
-        text_append_str(&main_text, lookup_unit(main_unit));
+        strbuf_puts(&main_text, lookup_unit(main_unit));
     free(main_unit);
 
     if (slash && slash[1]) {
         char *per_unit = dup_trimmed(slash + 1, strlen(slash + 1));
         if (!per_unit) {
-            free(main_text.data);
+            strbuf_release(&main_text);
             return -ENOMEM;
         }
         if (per_unit[0] && !strpbrk(per_unit, "{}")) {
             const char *per = lookup_per_unit(per_unit);
             if (per[0]) {
-                text_append_str(&per_text, "per_");
-                text_append_str(&per_text, per);
+                strbuf_puts(&per_text, "per_");
+                strbuf_puts(&per_text, per);
             }
         }
         free(per_unit);
     }
-    int rc = text_finish(&main_text, main_out);
+    int rc = strbuf_finish(&main_text, main_out, NULL);
     if (rc == 0)
-        rc = text_finish(&per_text, per_out);
+        rc = strbuf_finish(&per_text, per_out, NULL);
     if (rc < 0) {
         free(*main_out);
-        free(per_text.data);
+        strbuf_release(&per_text);
         *main_out = NULL;
     }
     return rc;
@@ -338,7 +278,7 @@ int prometheus_build_metric_name(const char *name, const char *unit,
 {
     char *main_suffix = NULL, *per_suffix = NULL, *quoted = NULL;
     struct token *tokens = NULL;
-    struct text result = {0};
+    struct strbuf result = STRBUF_INIT(TEXT_MAX);
     int rc;
     if (!unit)
         unit = "";
@@ -403,17 +343,17 @@ int prometheus_build_metric_name(const char *name, const char *unit,
 
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            text_append_char(&result, '_');
-        text_append(&result, tokens[i].text, tokens[i].len);
+            strbuf_putc(&result, '_');
+        strbuf_add(&result, tokens[i].text, tokens[i].len);
     }
     if (result.len && is_digit((unsigned char)result.data[0])) {
-        struct text prefixed = {0};
-        text_append_char(&prefixed, '_');
-        text_append(&prefixed, result.data, result.len);
-        free(result.data);
+        struct strbuf prefixed = STRBUF_INIT(TEXT_MAX);
+        strbuf_putc(&prefixed, '_');
+        strbuf_add(&prefixed, result.data, result.len);
+        strbuf_release(&result);
         result = prefixed;
     }
-    rc = text_finish(&result, out);
+    rc = strbuf_finish(&result, out, NULL);
     if (rc < 0)
         goto fail;
 
@@ -452,20 +392,20 @@ done:
 int prometheus_build_unit_name(const char *unit, char **out)
 {
     char *main_suffix = NULL, *per_suffix = NULL;
-    struct text result = {0};
+    struct strbuf result = STRBUF_INIT(TEXT_MAX);
     *out = NULL;
     int rc = build_unit_suffixes(unit ? unit : "", &main_suffix, &per_suffix);
     if (rc < 0)
         return rc;
     clean_up_unit(main_suffix);
     clean_up_unit(per_suffix);
-    text_append_str(&result, main_suffix);
+    strbuf_puts(&result, main_suffix);
     if (main_suffix[0] && per_suffix[0])
-        text_append_char(&result, '_');
-    text_append_str(&result, per_suffix);
+        strbuf_putc(&result, '_');
+    strbuf_puts(&result, per_suffix);
     free(main_suffix);
     free(per_suffix);
-    rc = text_finish(&result, out);
+    rc = strbuf_finish(&result, out, NULL);
     if (rc < 0)
         return rc;
     /* UnitNamer trims one underscore at each end. */
@@ -488,7 +428,7 @@ static bool is_label_name_char(unsigned char c)
 
 int prometheus_build_label_name(const char *key, char **out, struct error *err)
 {
-    struct text sanitized = {0};
+    struct strbuf sanitized = STRBUF_INIT(TEXT_MAX);
     char *quoted_key = NULL, *quoted_name = NULL;
     int rc;
     *out = NULL;
@@ -500,16 +440,16 @@ int prometheus_build_label_name(const char *key, char **out, struct error *err)
     const unsigned char *s = (const unsigned char *)key;
     while (*s) {
         if (is_label_name_char(*s)) {
-            text_append_char(&sanitized, (char)*s);
+            strbuf_putc(&sanitized, (char)*s);
             s++;
             continue;
         }
         size_t len = utf8_sequence_length(s);
-        text_append_char(&sanitized, '_');
+        strbuf_putc(&sanitized, '_');
         s += len ? len : 1;
     }
     char *name = NULL;
-    rc = text_finish(&sanitized, &name);
+    rc = strbuf_finish(&sanitized, &name, NULL);
     if (rc < 0)
         return rc;
 
@@ -519,12 +459,12 @@ int prometheus_build_label_name(const char *key, char **out, struct error *err)
     else if (name[0] == '_' && name[1] != '_')
         prefix = "key"; /* "_x" -> "key_x"; "__x" stays reserved */
     if (prefix) {
-        struct text prefixed = {0};
-        text_append_str(&prefixed, prefix);
-        text_append_str(&prefixed, name);
+        struct strbuf prefixed = STRBUF_INIT(TEXT_MAX);
+        strbuf_puts(&prefixed, prefix);
+        strbuf_puts(&prefixed, name);
         free(name);
         name = NULL;
-        rc = text_finish(&prefixed, &name);
+        rc = strbuf_finish(&prefixed, &name, NULL);
         if (rc < 0)
             return rc;
     }
@@ -571,33 +511,33 @@ static void shortest_digits(double v, char digits[24], int *nd, int *dp)
     *dp = atoi(c + 1) + 1;
 }
 
-static void format_exponent_form(struct text *t, const char *digits, int nd, int dp)
+static void format_exponent_form(struct strbuf *t, const char *digits, int nd, int dp)
 {
-    text_append_char(t, nd ? digits[0] : '0');
+    strbuf_putc(t, nd ? digits[0] : '0');
     if (nd > 1) {
-        text_append_char(t, '.');
-        text_append(t, digits + 1, (size_t)nd - 1);
+        strbuf_putc(t, '.');
+        strbuf_add(t, digits + 1, (size_t)nd - 1);
     }
     int exp = nd ? dp - 1 : 0;
     char buf[16];
     snprintf(buf, sizeof(buf), "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-    text_append_str(t, buf);
+    strbuf_puts(t, buf);
 }
 
-static void format_fixed_form(struct text *t, const char *digits, int nd, int dp)
+static void format_fixed_form(struct strbuf *t, const char *digits, int nd, int dp)
 {
     if (dp > 0) {
         for (int i = 0; i < dp; i++)
-            text_append_char(t, i < nd ? digits[i] : '0');
+            strbuf_putc(t, i < nd ? digits[i] : '0');
     } else {
-        text_append_char(t, '0');
+        strbuf_putc(t, '0');
     }
     int decimals = nd - dp > 0 ? nd - dp : 0;
     if (decimals > 0) {
-        text_append_char(t, '.');
+        strbuf_putc(t, '.');
         for (int i = 1; i <= decimals; i++) {
             int j = dp + i - 1;
-            text_append_char(t, j >= 0 && j < nd ? digits[j] : '0');
+            strbuf_putc(t, j >= 0 && j < nd ? digits[j] : '0');
         }
     }
 }
@@ -618,9 +558,9 @@ int prometheus_format_float(double v, char format, char buf[PROMETHEUS_FLOAT_TEX
 
     /* The longest result ('f' of 5e-324) is under 340 characters, so the builder cannot fail
      * for lack of room; it can only fail to allocate. */
-    struct text t = {0};
+    struct strbuf t = STRBUF_INIT(TEXT_MAX);
     if (signbit(v))
-        text_append_char(&t, '-');
+        strbuf_putc(&t, '-');
     if (format == 'e') {
         format_exponent_form(&t, digits, nd, dp);
     } else if (format == 'f') {
@@ -640,13 +580,13 @@ int prometheus_format_float(double v, char format, char buf[PROMETHEUS_FLOAT_TEX
     } else {
         len = snprintf(buf, PROMETHEUS_FLOAT_TEXT_MAX, "%s", t.data);
     }
-    free(t.data);
+    strbuf_release(&t);
     return len;
 }
 
 /* float64AsString (pdata) and encoding/json's float encoding: ES6 number-to-string, i.e. the
  * fixed form except below 1e-6 and from 1e21 on, with "e-07" shortened to "e-7". */
-static void append_json_number(struct text *t, double v)
+static void append_json_number(struct strbuf *t, double v)
 {
     char buf[PROMETHEUS_FLOAT_TEXT_MAX];
     double magnitude = fabs(v);
@@ -657,7 +597,7 @@ static void append_json_number(struct text *t, double v)
         buf[len - 2] = buf[len - 1];
         buf[len - 1] = '\0';
     }
-    text_append_str(t, buf);
+    strbuf_puts(t, buf);
 }
 
 /* ---- attribute values as label values (pcommon.Value.AsString) ---- */
@@ -666,27 +606,27 @@ static const char hex_digits[] = "0123456789abcdef";
 
 /* encoding/json's string encoding of the NUL-terminated `s` (len = strlen(s)), with its default
  * HTML escaping (<, >, & as \u003c...), invalid UTF-8 as \ufffd, U+2028/U+2029 escaped. */
-static void append_json_string(struct text *t, const char *s, size_t len)
+static void append_json_string(struct strbuf *t, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    text_append_char(t, '"');
+    strbuf_putc(t, '"');
     while (p < end) {
         unsigned char c = *p;
         if (c < 0x80) {
             switch (c) {
-            case '"': text_append_str(t, "\\\""); break;
-            case '\\': text_append_str(t, "\\\\"); break;
-            case '\b': text_append_str(t, "\\b"); break;
-            case '\f': text_append_str(t, "\\f"); break;
-            case '\n': text_append_str(t, "\\n"); break;
-            case '\r': text_append_str(t, "\\r"); break;
-            case '\t': text_append_str(t, "\\t"); break;
+            case '"': strbuf_puts(t, "\\\""); break;
+            case '\\': strbuf_puts(t, "\\\\"); break;
+            case '\b': strbuf_puts(t, "\\b"); break;
+            case '\f': strbuf_puts(t, "\\f"); break;
+            case '\n': strbuf_puts(t, "\\n"); break;
+            case '\r': strbuf_puts(t, "\\r"); break;
+            case '\t': strbuf_puts(t, "\\t"); break;
             default:
                 if (c < 0x20 || c == '<' || c == '>' || c == '&') {
                     char esc[7] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 15]};
-                    text_append(t, esc, 6);
+                    strbuf_add(t, esc, 6);
                 } else {
-                    text_append_char(t, (char)c);
+                    strbuf_putc(t, (char)c);
                 }
             }
             p++;
@@ -694,21 +634,21 @@ static void append_json_string(struct text *t, const char *s, size_t len)
         }
         size_t n = utf8_sequence_length(p); /* `s` is NUL-terminated: see the helper */
         if (n == 0) {
-            text_append_str(t, "\\ufffd");
+            strbuf_puts(t, "\\ufffd");
             p++;
             continue;
         }
         uint32_t rune = utf8_decode(p, n);
         if (rune == 0x2028 || rune == 0x2029)
-            text_append_str(t, rune == 0x2028 ? "\\u2028" : "\\u2029");
+            strbuf_puts(t, rune == 0x2028 ? "\\u2028" : "\\u2029");
         else
-            text_append(t, (const char *)p, n);
+            strbuf_add(t, (const char *)p, n);
         p += n;
     }
-    text_append_char(t, '"');
+    strbuf_putc(t, '"');
 }
 
-static void append_base64(struct text *t, const uint8_t *data, size_t len)
+static void append_base64(struct strbuf *t, const uint8_t *data, size_t len)
 {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -721,7 +661,7 @@ static void append_base64(struct text *t, const uint8_t *data, size_t len)
         char quad[4] = {alphabet[(chunk >> 18) & 63], alphabet[(chunk >> 12) & 63],
                         i + 1 < len ? alphabet[(chunk >> 6) & 63] : '=',
                         i + 2 < len ? alphabet[chunk & 63] : '='};
-        text_append(t, quad, 4);
+        strbuf_add(t, quad, 4);
     }
 }
 
@@ -734,14 +674,14 @@ static int compare_keyvalue_keys(const void *a, const void *b)
 
 /* json.Marshal of Value.AsRaw(). Returns false when Go's Marshal would fail (NaN or Inf
  * inside), in which case AsString yields "". */
-static bool append_json_value(struct text *t, const otlp_anyvalue *v, int depth)
+static bool append_json_value(struct strbuf *t, const otlp_anyvalue *v, int depth)
 {
     if (depth > 64) {
         t->error = t->error ? t->error : -E2BIG; /* a fake's bound on nesting */
         return true;
     }
     if (!v) {
-        text_append_str(t, "null");
+        strbuf_puts(t, "null");
         return true;
     }
     switch (v->value_case) {
@@ -751,12 +691,12 @@ static bool append_json_value(struct text *t, const otlp_anyvalue *v, int depth)
         return true;
     }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
-        text_append_str(t, v->bool_value ? "true" : "false");
+        strbuf_puts(t, v->bool_value ? "true" : "false");
         return true;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE: {
         char buf[32];
         snprintf(buf, sizeof(buf), "%" PRId64, v->int_value);
-        text_append_str(t, buf);
+        strbuf_puts(t, buf);
         return true;
     }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
@@ -765,20 +705,20 @@ static bool append_json_value(struct text *t, const otlp_anyvalue *v, int depth)
         append_json_number(t, v->double_value);
         return true;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
-        text_append_char(t, '"');
+        strbuf_putc(t, '"');
         append_base64(t, v->bytes_value.data, v->bytes_value.len);
-        text_append_char(t, '"');
+        strbuf_putc(t, '"');
         return true;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: {
-        text_append_char(t, '[');
+        strbuf_putc(t, '[');
         const Opentelemetry__Proto__Common__V1__ArrayValue *array = v->array_value;
         for (size_t i = 0; array && i < array->n_values; i++) {
             if (i)
-                text_append_char(t, ',');
+                strbuf_putc(t, ',');
             if (!append_json_value(t, array->values[i], depth + 1))
                 return false;
         }
-        text_append_char(t, ']');
+        strbuf_putc(t, ']');
         return true;
     }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
@@ -808,49 +748,49 @@ static bool append_json_value(struct text *t, const otlp_anyvalue *v, int depth)
         }
         bool ok = true;
         size_t written = 0;
-        text_append_char(t, '{');
+        strbuf_putc(t, '{');
         for (size_t i = 0; i < n && ok; i++) {
             const char *key = sorted[i]->key ? sorted[i]->key : "";
             if (i > 0 && strcmp(key, sorted[i - 1]->key ? sorted[i - 1]->key : "") == 0)
                 continue; /* a repeated key: the last one (first after reversing) won */
             if (written++)
-                text_append_char(t, ',');
+                strbuf_putc(t, ',');
             append_json_string(t, key, strlen(key));
-            text_append_char(t, ':');
+            strbuf_putc(t, ':');
             ok = append_json_value(t, sorted[i]->value, depth + 1);
         }
-        text_append_char(t, '}');
+        strbuf_putc(t, '}');
         free(sorted);
         return ok;
     }
-    default: text_append_str(t, "null"); return true;
+    default: strbuf_puts(t, "null"); return true;
     }
 }
 
 int prometheus_attribute_as_string(const otlp_anyvalue *value, char **out)
 {
-    struct text t = {0};
+    struct strbuf t = STRBUF_INIT(TEXT_MAX);
     char buf[PROMETHEUS_FLOAT_TEXT_MAX];
     *out = NULL;
     if (!value)
-        return text_finish(&t, out);
+        return strbuf_finish(&t, out, NULL);
     switch (value->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
-        text_append_str(&t, value->string_value ? value->string_value : "");
+        strbuf_puts(&t, value->string_value ? value->string_value : "");
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
-        text_append_str(&t, value->bool_value ? "true" : "false");
+        strbuf_puts(&t, value->bool_value ? "true" : "false");
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
         snprintf(buf, sizeof(buf), "%" PRId64, value->int_value);
-        text_append_str(&t, buf);
+        strbuf_puts(&t, buf);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
         if (isnan(value->double_value) || isinf(value->double_value)) {
             /* float64AsString's own words, on purpose: that is the label value Go produces. */
             prometheus_format_float(value->double_value, 'g', buf);
-            text_append_str(&t, "json: unsupported value: ");
-            text_append_str(&t, buf);
+            strbuf_puts(&t, "json: unsupported value: ");
+            strbuf_puts(&t, buf);
         } else {
             append_json_number(&t, value->double_value);
         }
@@ -863,19 +803,18 @@ int prometheus_attribute_as_string(const otlp_anyvalue *value, char **out)
         if (!append_json_value(&t, value, 0)) {
             /* json.Marshal failed; AsString ignores the error and returns "" */
             int error = t.error;
-            free(t.data);
-            t = (struct text){0};
+            strbuf_release(&t);
             t.error = error;
         }
         break;
     default: break; /* an empty value is "" */
     }
-    return text_finish(&t, out);
+    return strbuf_finish(&t, out, NULL);
 }
 
 /* ---- strconv.Quote ---- */
 
-static void quote_rune(struct text *t, const unsigned char *p, size_t n)
+static void quote_rune(struct strbuf *t, const unsigned char *p, size_t n)
 {
     uint32_t rune = utf8_decode(p, n);
     /* C1 controls, no-break space, soft hyphen and the line/paragraph separators are the
@@ -884,17 +823,17 @@ static void quote_rune(struct text *t, const unsigned char *p, size_t n)
         rune == 0xFEFF) {
         char buf[12];
         snprintf(buf, sizeof(buf), "\\u%04x", (unsigned)rune);
-        text_append_str(t, buf);
+        strbuf_puts(t, buf);
         return;
     }
-    text_append(t, (const char *)p, n);
+    strbuf_add(t, (const char *)p, n);
 }
 
 int prometheus_quote(const char *s, char **out)
 {
-    struct text t = {0};
+    struct strbuf t = STRBUF_INIT(TEXT_MAX);
     const unsigned char *p = (const unsigned char *)(s ? s : "");
-    text_append_char(&t, '"');
+    strbuf_putc(&t, '"');
     while (*p) {
         unsigned char c = *p;
         if (c >= 0x80) {
@@ -902,7 +841,7 @@ int prometheus_quote(const char *s, char **out)
             if (n == 0) {
                 char buf[8];
                 snprintf(buf, sizeof(buf), "\\x%02x", c);
-                text_append_str(&t, buf);
+                strbuf_puts(&t, buf);
                 p++;
             } else {
                 quote_rune(&t, p, n);
@@ -911,26 +850,26 @@ int prometheus_quote(const char *s, char **out)
             continue;
         }
         switch (c) {
-        case '"': text_append_str(&t, "\\\""); break;
-        case '\\': text_append_str(&t, "\\\\"); break;
-        case '\a': text_append_str(&t, "\\a"); break;
-        case '\b': text_append_str(&t, "\\b"); break;
-        case '\f': text_append_str(&t, "\\f"); break;
-        case '\n': text_append_str(&t, "\\n"); break;
-        case '\r': text_append_str(&t, "\\r"); break;
-        case '\t': text_append_str(&t, "\\t"); break;
-        case '\v': text_append_str(&t, "\\v"); break;
+        case '"': strbuf_puts(&t, "\\\""); break;
+        case '\\': strbuf_puts(&t, "\\\\"); break;
+        case '\a': strbuf_puts(&t, "\\a"); break;
+        case '\b': strbuf_puts(&t, "\\b"); break;
+        case '\f': strbuf_puts(&t, "\\f"); break;
+        case '\n': strbuf_puts(&t, "\\n"); break;
+        case '\r': strbuf_puts(&t, "\\r"); break;
+        case '\t': strbuf_puts(&t, "\\t"); break;
+        case '\v': strbuf_puts(&t, "\\v"); break;
         default:
             if (c < 0x20 || c == 0x7f) {
                 char buf[8];
                 snprintf(buf, sizeof(buf), "\\x%02x", c);
-                text_append_str(&t, buf);
+                strbuf_puts(&t, buf);
             } else {
-                text_append_char(&t, (char)c);
+                strbuf_putc(&t, (char)c);
             }
         }
         p++;
     }
-    text_append_char(&t, '"');
-    return text_finish(&t, out);
+    strbuf_putc(&t, '"');
+    return strbuf_finish(&t, out, NULL);
 }

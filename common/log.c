@@ -50,13 +50,26 @@ void log_msg(enum log_level level, const char *comp, const char *fmt, ...)
     if (comp && n < (int)sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t)n, " comp=%s", comp);
     if (n < (int)sizeof(line) - 8) {
-        n += snprintf(line + n, sizeof(line) - (size_t)n, " msg=\"");
+        char text[sizeof(line)];
         va_list ap;
         va_start(ap, fmt);
-        int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+        vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        if (m > 0)
-            n += m < (int)(sizeof(line) - (size_t)n - 2) ? m : (int)(sizeof(line) - (size_t)n - 3);
+        /* logfmt: the message is quoted, so quotes, backslashes and line breaks are escaped */
+        n += snprintf(line + n, sizeof(line) - (size_t)n, " msg=\"");
+        for (const char *p = text; *p && n < (int)sizeof(line) - 4; p++) {
+            char escaped = *p == '"'    ? '"'
+                           : *p == '\\' ? '\\'
+                           : *p == '\n' ? 'n'
+                           : *p == '\r' ? 'r'
+                                        : 0;
+            if (escaped) {
+                line[n++] = '\\';
+                line[n++] = escaped;
+            } else {
+                line[n++] = *p;
+            }
+        }
         line[n++] = '"';
     }
     if (n >= (int)sizeof(line))

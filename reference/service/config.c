@@ -737,8 +737,9 @@ static int decode_components(json_t *tree, struct config *cfg, struct error *err
                 char known[512];
                 known_types(section->kind, connectors, known, sizeof(known));
                 return error_set(err, -EINVAL, ERROR_PERMANENT,
-                                 "cannot unmarshal the configuration: %s: unknown type \"%s\" for "
-                                 "id \"%s\" (valid values: %s)",
+                                 /* otelcol/internal/configunmarshaler errorUnknownType */
+                                 "cannot unmarshal the configuration: %s: unknown type: \"%s\" "
+                                 "for id: \"%s\" (valid values: %s)",
                                  section->name, type, id, known);
             }
             struct config_component *c = &cfg->components[cfg->component_count];

@@ -1,0 +1,308 @@
+/*
+ * checks.c - end-of-run verification (see checks.h).
+ *
+ * Golden flow per view: fetch from the fakes' control API -> ordering rules (golden.c) ->
+ * masking rules (mask.c) -> canonical text. The canonical text is always written to
+ * reports/NAME/actual/<view>.json, so a failed comparison can be inspected (or copied) file by
+ * file; mismatches go to the terminal (the first few, by path) and to reports/NAME/diff (all).
+ */
+#include "checks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "counts.h"
+#include "diff.h"
+#include "golden.h"
+#include "mask.h"
+#include "promtext.h"
+
+#define DIFF_LINES_SHOWN 8
+
+void checks_counts(struct run_ctx *ctx, FILE *details)
+{
+    struct scenario *s = ctx->s;
+    struct count_value values[SCENARIO_MAX_ITEMS];
+    struct error err;
+    if (s->expect_count == 0)
+        return;
+    if (counts_measure(ctx, s->expect_counts, s->expect_count, values, &err) < 0) {
+        run_add_check(ctx, "counts", "fakes and collector", "fail", err.message);
+        fprintf(details, "  counts: %s\n", err.message);
+        return;
+    }
+    for (size_t i = 0; i < s->expect_count; i++) {
+        const struct count_check *c = &s->expect_counts[i];
+        char text[512], name[300];
+        bool ok = condition_holds(&c->cond, values[i].value);
+        counts_describe(c, &values[i], true, text, sizeof(text));
+        snprintf(name, sizeof(name), "%s%s%s", c->collector ? "" : scenario_fake_name(c->fake),
+                 c->collector ? "" : ".", c->label);
+        run_add_check(ctx, c->collector ? "collector" : "fakes", name, ok ? "pass" : "fail", text);
+        if (!ok)
+            fprintf(details, "  %s:%d: expect %s\n", s->path, c->line, text);
+    }
+}
+
+/* The masked, ordered view. Caller owns *out. */
+static int fetch_view(struct run_ctx *ctx, const char *view, json_t **out, struct error *err)
+{
+    int rc = fakes_client_view(&ctx->fakes, view, out, err);
+    if (rc == 0)
+        rc = golden_apply_ordering(*out, view, err);
+    if (rc == 0)
+        rc = mask_apply(*out, view, &ctx->mask, err);
+    if (rc < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static void append_diff_file(struct run_ctx *ctx, const char *view, const char *golden_path,
+                             const struct diff *d)
+{
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/diff", ctx->report_dir);
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return;
+    fprintf(f, "== %s: %zu mismatch%s against %s (actual: actual/%s.json)\n", view, d->total,
+            d->total == 1 ? "" : "es", golden_path, view);
+    diff_print(d, f, DIFF_MAX_STORED, "  ");
+    fclose(f);
+}
+
+static bool same_text_as_file(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    bool same = true;
+    size_t i = 0;
+    int c;
+    while (same && (c = fgetc(f)) != EOF)
+        same = i < len && text[i++] == (char)c;
+    fclose(f);
+    return same && i == len;
+}
+
+static void check_one_golden(struct run_ctx *ctx, const char *view, bool may_update, FILE *details)
+{
+    struct scenario *s = ctx->s;
+    char golden_file[PATH_MAX + 512], actual_file[PATH_MAX + 512], golden_root[PATH_MAX + 16];
+    char message[3 * PATH_MAX];
+    json_t *actual = NULL, *expected = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    struct error err;
+    struct diff d = {0};
+
+    snprintf(golden_root, sizeof(golden_root), "%s/golden", s->root);
+    golden_path(golden_file, sizeof(golden_file), golden_root, s->golden_dir, view);
+    golden_path(actual_file, sizeof(actual_file), ctx->report_dir, "actual", view);
+    if (fetch_view(ctx, view, &actual, &err) < 0) {
+        run_add_check(ctx, "golden", view, "fail", err.message);
+        fprintf(details, "  golden %s: %s\n", view, err.message);
+        goto done;
+    }
+    if (golden_write(actual_file, actual, &err) < 0)
+        fprintf(details, "  golden %s: could not keep the actual view: %s\n", view, err.message);
+    if (ctx->opt->update_golden) {
+        if (!may_update) {
+            run_add_check(ctx, "golden", view, "fail",
+                          "not updated: the run failed before its goldens could be trusted");
+            goto done;
+        }
+        text = golden_canonical_text(actual, &len);
+        if (text && same_text_as_file(golden_file, text, len)) {
+            run_add_check(ctx, "golden", view, "unchanged", golden_file);
+        } else if (golden_write(golden_file, actual, &err) < 0) {
+            run_add_check(ctx, "golden", view, "fail", err.message);
+            fprintf(details, "  golden %s: %s\n", view, err.message);
+        } else {
+            run_add_check(ctx, "golden", view, "updated", golden_file);
+            fprintf(details, "  updated %s\n", golden_file);
+        }
+        goto done;
+    }
+    if (golden_read(golden_file, &expected, &err) < 0) {
+        run_add_check(ctx, "golden", view, "fail", err.message);
+        fprintf(details, "  golden %s: %s\n", view, err.message);
+        goto done;
+    }
+    if (diff_json(expected, actual, &d) == 0) {
+        run_add_check(ctx, "golden", view, "pass", golden_file);
+        goto done;
+    }
+    snprintf(message, sizeof(message), "%zu mismatch%s with %s (full list in %s/diff)", d.total,
+             d.total == 1 ? "" : "es", golden_file, ctx->report_dir);
+    run_add_check(ctx, "golden", view, "fail", message);
+    fprintf(details, "  golden %s: %s\n", view, message);
+    diff_print(&d, details, DIFF_LINES_SHOWN, "    ");
+    append_diff_file(ctx, view, golden_file, &d);
+done:
+    diff_free(&d);
+    free(text);
+    json_decref(actual);
+    json_decref(expected);
+}
+
+void checks_goldens(struct run_ctx *ctx, bool may_update, FILE *details)
+{
+    for (size_t i = 0; i < ctx->s->golden_count; i++)
+        check_one_golden(ctx, ctx->s->golden[i], may_update, details);
+}
+
+/* Reads the whole collector log (bounded). Caller frees. */
+static char *read_log(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max, f) : 0;
+    if (buf)
+        buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The log with logfmt's \" and \\ unescaped, so an expected message matches whether the
+ * collector writes it raw (upstream's console encoder) or quoted inside msg="...". Caller
+ * frees. */
+static char *unescape_log(const char *log)
+{
+    size_t n = strlen(log);
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (log[i] == '\\' && (log[i + 1] == '"' || log[i + 1] == '\\'))
+            i++;
+        out[j++] = log[i];
+    }
+    out[j] = '\0';
+    return out;
+}
+
+static bool log_contains(const char *raw, const char *unescaped, const char *needle)
+{
+    return strstr(raw, needle) || (unescaped && strstr(unescaped, needle));
+}
+
+void checks_collector_log(struct run_ctx *ctx, FILE *details)
+{
+    struct scenario *s = ctx->s;
+    if (!s->log_contains_count && !s->log_absent_count && !s->exit_message)
+        return;
+    char *log = read_log(ctx->collector.log_path, 64u * 1024 * 1024);
+    const char *text = log ? log : "";
+    char *unescaped = unescape_log(text);
+    char message[1024];
+    for (size_t i = 0; i < s->log_contains_count; i++) {
+        bool ok = log_contains(text, unescaped, s->log_contains[i]);
+        snprintf(message, sizeof(message), "the collector log %s \"%s\"",
+                 ok ? "contains" : "does not contain", s->log_contains[i]);
+        run_add_check(ctx, "collector_log", s->log_contains[i], ok ? "pass" : "fail", message);
+        if (!ok)
+            fprintf(details, "  %s\n", message);
+    }
+    for (size_t i = 0; i < s->log_absent_count; i++) {
+        bool ok = !log_contains(text, unescaped, s->log_absent[i]);
+        snprintf(message, sizeof(message), "the collector log %s \"%s\"",
+                 ok ? "does not contain" : "contains, but must not,", s->log_absent[i]);
+        run_add_check(ctx, "collector_log", s->log_absent[i], ok ? "pass" : "fail", message);
+        if (!ok)
+            fprintf(details, "  %s\n", message);
+    }
+    if (s->exit_message) {
+        bool ok = log_contains(text, unescaped, s->exit_message);
+        snprintf(message, sizeof(message), "the collector's output %s \"%s\"",
+                 ok ? "contains" : "does not contain", s->exit_message);
+        if (!ok) {
+            /* Show what it said instead, which is usually the whole diagnosis. */
+            char tail[600];
+            size_t n = strlen(message);
+            collector_log_tail(&ctx->collector, tail, sizeof(tail));
+            snprintf(message + n, sizeof(message) - n, "; its output ends: %s", tail);
+            fprintf(details, "  %s\n", message);
+        }
+        run_add_check(ctx, "exit_message", s->exit_message, ok ? "pass" : "fail", message);
+    }
+    free(unescaped);
+    free(log);
+}
+
+/* Parses "loki.records" / "collector.<selector>" into a count check. */
+static int evidence_check(const char *ref, struct count_check *c)
+{
+    const char *dot = strchr(ref, '.');
+    memset(c, 0, sizeof(*c));
+    if (!dot)
+        return -EINVAL;
+    c->label = dot + 1;
+    if (!strncmp(ref, "collector.", 10)) {
+        c->collector = true;
+        c->key = dot + 1;
+        return 0;
+    }
+    char fake[32];
+    snprintf(fake, sizeof(fake), "%.*s", (int)(dot - ref), ref);
+    if (scenario_fake_parse(fake, &c->fake) < 0 || !(c->key = scenario_fake_stat(c->fake, dot + 1)))
+        return -EINVAL;
+    return 0;
+}
+
+void checks_record_evidence(struct run_ctx *ctx)
+{
+    struct scenario *s = ctx->s;
+    json_t *counts = json_object();
+    struct error err;
+    if (!counts)
+        return;
+    json_t *stats = NULL;
+    if (fakes_client_view(&ctx->fakes, "stats", &stats, &err) == 0)
+        json_object_set_new(counts, "fakes", stats);
+    struct promtext metrics;
+    if (collector_running(&ctx->collector) &&
+        collector_scrape(&ctx->collector, &metrics, &err) == 0) {
+        static const char *const prefixes[] = {"otelcol_receiver_", "otelcol_exporter_",
+                                               "otelcol_processor_", "otelcol_ref_", NULL};
+        json_t *m = promtext_to_json(&metrics, prefixes);
+        if (m)
+            json_object_set_new(counts, "collector", m);
+        promtext_free(&metrics);
+    }
+    json_object_set_new(ctx->result, "counts", counts);
+    if (!s->finding)
+        return;
+    json_t *finding = json_pack("{s:s}", "text", s->finding);
+    /* A list, not an object: result.json is canonical (sorted keys) and the findings should
+     * quote the evidence in the order the scenario gives it. */
+    json_t *evidence = json_array();
+    for (size_t i = 0; i < s->evidence_count && finding && evidence; i++) {
+        struct count_check c;
+        struct count_value v;
+        json_t *value;
+        if (evidence_check(s->evidence[i], &c) < 0)
+            continue;
+        if (counts_measure(ctx, &c, 1, &v, &err) < 0)
+            value = json_string(err.message);
+        else if (v.value == (double)(json_int_t)v.value)
+            value = json_integer((json_int_t)v.value);
+        else
+            value = json_real(v.value);
+        json_array_append_new(evidence,
+                              json_pack("{s:s, s:o}", "count", s->evidence[i], "value", value));
+    }
+    if (finding && evidence)
+        json_object_set_new(finding, "evidence", evidence);
+    else
+        json_decref(evidence);
+    if (finding)
+        json_object_set_new(ctx->result, "finding", finding);
+}

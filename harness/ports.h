@@ -1,0 +1,23 @@
+/*
+ * ports.h - ephemeral loopback ports for the collector's listeners (scenarios never hold port
+ * literals, so `ctest -j` runs do not collide).
+ *
+ * The fakes bind port 0 themselves and report what they got; the collector cannot (its config
+ * needs a number), so the harness asks the kernel for a free port, releases it and passes it
+ * with --set. Ports handed out by this process are remembered so one run never gets the same
+ * port twice even if the kernel would reuse it.
+ */
+#ifndef HARNESS_PORTS_H
+#define HARNESS_PORTS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+/* A free TCP port on 127.0.0.1. Returns 0 or a negative code (message in err). */
+int ports_allocate(int *port, struct error *err);
+
+/* True when something accepts TCP connections on 127.0.0.1:port right now. */
+bool ports_accepting(int port);
+
+#endif

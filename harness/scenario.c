@@ -1,0 +1,1410 @@
+/*
+ * scenario.c - loading and checking scenario files (see scenario.h for the format's purpose).
+ *
+ * Every mapping is checked against a field table (key, accepted JSON types, required, what is
+ * expected in words), so unknown keys, wrong types and missing keys produce the same kind of
+ * message everywhere, with the line from yamljson's side table. Rules that span fields (a step
+ * has `file` or `raw`, a config-error scenario has no steps) are checked by hand after.
+ *
+ * Why not common/options.h's binder: its messages carry a YAML path but no line, and scenario
+ * sections are variant-typed (a step is one of four kinds, `wait` keys are fakes or metric
+ * selectors, `expect_body` is a string or a mapping), which a struct-filling table does not
+ * express. Durations are parsed with its options_parse_duration, so they read as in configs.
+ */
+#include "scenario.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "otlp_json.h"
+#include "pdata.h"
+#include "promtext.h"
+#include "yamljson.h"
+
+#define DEFAULT_WAIT_TIMEOUT_MS 15000
+#define DEFAULT_RESTART_TIMEOUT_MS 30000
+#define DEFAULT_STARTUP_TIMEOUT_MS 60000
+#define MAX_RAW_BODY_SIZE (256LL * 1024 * 1024)
+
+/* ---- fakes and their countable things ---- */
+
+static const char *const fake_names[FAKE_COUNT] = {"prometheus", "loki", "tempo"};
+
+const char *scenario_fake_name(enum fake_id fake)
+{
+    return (unsigned)fake < FAKE_COUNT ? fake_names[fake] : "?";
+}
+
+int scenario_fake_parse(const char *name, enum fake_id *out)
+{
+    for (int i = 0; i < FAKE_COUNT; i++) {
+        if (!strcmp(name, fake_names[i])) {
+            *out = (enum fake_id)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* What a scenario may count on a fake: the control API's /v1/stats counters (all fakes) and
+ * counts read from the backend view (per fake). `stat` is the name the runner looks up. */
+static const struct count_key {
+    int fake; /* -1 = every fake */
+    const char *key;
+    const char *stat;
+} count_keys[] = {
+    {-1, "requests", "requests"},
+    {-1, "accepted_requests", "accepted_requests"},
+    {-1, "rejected_requests", "rejected_requests"},
+    {-1, "items", "items"},
+    {FAKE_PROMETHEUS, "series", "series"},
+    {FAKE_PROMETHEUS, "samples", "samples"},
+    {FAKE_LOKI, "streams", "streams"},
+    {FAKE_LOKI, "records", "records"},
+    {FAKE_LOKI, "entries", "records"},
+    {FAKE_TEMPO, "traces", "traces"},
+    {FAKE_TEMPO, "spans", "spans"},
+};
+
+const char *scenario_fake_stat(enum fake_id fake, const char *key)
+{
+    for (size_t i = 0; i < sizeof(count_keys) / sizeof(count_keys[0]); i++)
+        if ((count_keys[i].fake < 0 || count_keys[i].fake == (int)fake) &&
+            !strcmp(count_keys[i].key, key))
+            return count_keys[i].stat;
+    return NULL;
+}
+
+static void fake_count_keys(enum fake_id fake, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(count_keys) / sizeof(count_keys[0]) && n < size; i++)
+        if (count_keys[i].fake < 0 || count_keys[i].fake == (int)fake)
+            n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", count_keys[i].key);
+}
+
+/* ---- the loader and its messages ---- */
+
+struct loader {
+    struct scenario *s;
+    struct error *err;
+};
+
+static int fail(struct loader *l, int line, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(struct loader *l, int line, const char *path, const char *fmt, ...)
+{
+    char message[ERROR_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        return error_set(l->err, -EINVAL, ERROR_PERMANENT, "%s:%d: %s%s%s", l->s->path, line, path,
+                         *path ? ": " : "", message);
+    return error_set(l->err, -EINVAL, ERROR_PERMANENT, "%s: %s%s%s", l->s->path, path,
+                     *path ? ": " : "", message);
+}
+
+static int line_of_node(struct loader *l, const json_t *node, int fallback)
+{
+    int line = yaml_lines_of_node(l->s->lines, node);
+    return line ? line : fallback;
+}
+
+static int line_of_key(struct loader *l, const json_t *object, const char *key, int fallback)
+{
+    int line = yaml_lines_of_key(l->s->lines, object, key);
+    return line ? line : line_of_node(l, object, fallback);
+}
+
+static int line_of_index(struct loader *l, const json_t *array, size_t index, int fallback)
+{
+    int line = yaml_lines_of_index(l->s->lines, array, index);
+    return line ? line : line_of_node(l, array, fallback);
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "a mapping";
+    case JSON_ARRAY: return "a list";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "nothing (null)";
+    }
+    return "?";
+}
+
+/* ---- field tables ---- */
+
+#define T_STR 0x01u
+#define T_INT 0x02u
+#define T_REAL 0x04u
+#define T_BOOL 0x08u
+#define T_MAP 0x10u
+#define T_LIST 0x20u
+#define T_NUM (T_INT | T_REAL)
+
+struct field {
+    const char *key;
+    unsigned types;
+    bool required;
+    const char *expect; /* "a duration such as 10s" */
+};
+
+static bool type_ok(const json_t *v, unsigned types)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return types & T_MAP;
+    case JSON_ARRAY: return types & T_LIST;
+    case JSON_STRING: return types & T_STR;
+    case JSON_INTEGER: return types & T_INT;
+    case JSON_REAL: return types & T_REAL;
+    case JSON_TRUE:
+    case JSON_FALSE: return types & T_BOOL;
+    case JSON_NULL: return false;
+    }
+    return false;
+}
+
+static void field_keys(const struct field *fields, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const struct field *f = fields; f->key && n < size; f++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", f->key);
+}
+
+static void join(char *out, size_t size, const char *path, const char *key)
+{
+    snprintf(out, size, "%s%s%s", path, *path ? "." : "", key);
+}
+
+/* Checks that `obj` is a mapping whose keys are all in `fields`, with the right types, and that
+ * required keys are present. `line` is where `obj` is (for a mapping that is not one). */
+static int check_fields(struct loader *l, const json_t *obj, int line, const char *path,
+                        const struct field *fields)
+{
+    char known[512], sub[512];
+    field_keys(fields, known, sizeof(known));
+    if (!json_is_object(obj))
+        return fail(l, line, path, "expected a mapping with keys from: %s; got %s", known,
+                    type_name(obj));
+    line = line_of_node(l, obj, line);
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)obj, key, value)
+    {
+        const struct field *f = fields;
+        while (f->key && strcmp(f->key, key) != 0)
+            f++;
+        if (!f->key)
+            return fail(l, line_of_key(l, obj, key, line), path,
+                        "unknown key \"%s\" (expected one of: %s)", key, known);
+        if (!type_ok(value, f->types)) {
+            join(sub, sizeof(sub), path, key);
+            return fail(l, line_of_key(l, obj, key, line), sub, "expected %s, got %s", f->expect,
+                        type_name(value));
+        }
+    }
+    for (const struct field *f = fields; f->key; f++)
+        if (f->required && !json_object_get(obj, f->key))
+            return fail(l, line, path, "missing required key \"%s\" (%s)", f->key, f->expect);
+    return 0;
+}
+
+static const char *get_string(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static bool get_bool(const json_t *obj, const char *key, bool def)
+{
+    const json_t *v = json_object_get(obj, key);
+    return v ? json_is_true(v) : def;
+}
+
+static int get_duration(struct loader *l, const json_t *obj, const char *key, const char *path,
+                        int64_t def_ms, int64_t *out_ms)
+{
+    const json_t *v = json_object_get(obj, key);
+    *out_ms = def_ms;
+    if (!v)
+        return 0;
+    int64_t ns;
+    char sub[512];
+    join(sub, sizeof(sub), path, key);
+    if (!json_is_string(v) || options_parse_duration(json_string_value(v), &ns) < 0 || ns <= 0)
+        return fail(l, line_of_key(l, obj, key, 0), sub,
+                    "expected a positive duration such as \"10s\" or \"500ms\", got %s%s%s",
+                    json_is_string(v) ? "\"" : "",
+                    json_is_string(v) ? json_string_value(v) : type_name(v),
+                    json_is_string(v) ? "\"" : "");
+    *out_ms = (ns + 999999) / 1000000;
+    return 0;
+}
+
+/* A mapping key that must be one of `choices` (a NULL-terminated list). */
+static int check_choice(struct loader *l, const json_t *obj, const char *key, const char *path,
+                        const char *const *choices, int *index)
+{
+    const char *value = get_string(obj, key);
+    *index = -1;
+    if (!value)
+        return 0;
+    char list[256];
+    size_t n = 0;
+    list[0] = '\0';
+    for (int i = 0; choices[i]; i++) {
+        if (!strcmp(choices[i], value)) {
+            *index = i;
+            return 0;
+        }
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", choices[i]);
+    }
+    char sub[512];
+    join(sub, sizeof(sub), path, key);
+    return fail(l, line_of_key(l, obj, key, 0), sub, "unknown value \"%s\" (expected one of: %s)",
+                value, list);
+}
+
+/* ---- paths ---- */
+
+static int resolve(struct loader *l, char *out, size_t size, const char *base, const char *rel,
+                   int line, const char *path)
+{
+    int n =
+        rel[0] == '/' ? snprintf(out, size, "%s", rel) : snprintf(out, size, "%s/%s", base, rel);
+    if (n < 0 || (size_t)n >= size)
+        return fail(l, line, path, "path too long");
+    if (access(out, R_OK) != 0)
+        return fail(l, line, path, "cannot read %s: %s", out, strerror(errno));
+    return 0;
+}
+
+/* ---- the collector config ---- */
+
+static const char *component_type(const char *id, char *buf, size_t size)
+{
+    size_t n = strcspn(id, "/");
+    snprintf(buf, size, "%.*s", (int)n, id);
+    return buf;
+}
+
+size_t scenario_otlp_receivers(const json_t *config, const char **ids, bool *has_http,
+                               bool *has_grpc, size_t max)
+{
+    const json_t *receivers = json_object_get(config, "receivers");
+    size_t n = 0;
+    const char *id;
+    json_t *rc;
+    char type[128];
+    json_object_foreach((json_t *)receivers, id, rc)
+    {
+        if (n >= max || strcmp(component_type(id, type, sizeof(type)), "otlp") != 0)
+            continue;
+        const json_t *protocols = json_object_get(rc, "protocols");
+        ids[n] = id;
+        /* `http:` with no value (null) still enables the protocol, as upstream's optional
+         * sections work. */
+        has_http[n] = json_object_get(protocols, "http") != NULL;
+        has_grpc[n] = json_object_get(protocols, "grpc") != NULL;
+        n++;
+    }
+    return n;
+}
+
+static bool is_otlp_http_exporter(const char *type)
+{
+    return !strcmp(type, "otlphttp") || !strcmp(type, "otlp_http");
+}
+
+static bool is_otlp_grpc_exporter(const char *type)
+{
+    return !strcmp(type, "otlp") || !strcmp(type, "otlp_grpc");
+}
+
+static int load_config(struct loader *l, const json_t *doc)
+{
+    struct scenario *s = l->s;
+    int line = line_of_key(l, doc, "config", 0);
+    s->config_label = get_string(doc, "config");
+    int rc = resolve(l, s->config_path, sizeof(s->config_path), s->root, s->config_label, line,
+                     "config");
+    if (rc < 0)
+        return rc;
+    struct error yerr;
+    if (yamljson_load_file(s->config_path, &s->config, NULL, &yerr) < 0)
+        return fail(l, line, "config", "%s", yerr.message);
+    if (!json_is_object(s->config))
+        return fail(l, line, "config", "%s is not a mapping", s->config_label);
+    return 0;
+}
+
+static int load_endpoints(struct loader *l, const json_t *doc)
+{
+    struct scenario *s = l->s;
+    const json_t *map = json_object_get(doc, "endpoints");
+    const json_t *exporters = json_object_get(s->config, "exporters");
+    int line = line_of_key(l, doc, "endpoints", line_of_node(l, doc, 1));
+    char type[128], path[512];
+    const char *key;
+    json_t *value;
+
+    json_object_foreach((json_t *)map, key, value)
+    {
+        snprintf(path, sizeof(path), "endpoints.%s", key);
+        int kline = line_of_key(l, map, key, line);
+        enum fake_id fake;
+        if (!json_is_string(value) || scenario_fake_parse(json_string_value(value), &fake) < 0)
+            return fail(l, kline, path, "expected the fake it sends to: prometheus, loki or tempo");
+        if (!json_object_get(exporters, key))
+            return fail(l, kline, path, "%s has no exporter \"%s\"", s->config_label, key);
+        component_type(key, type, sizeof(type));
+        if (is_otlp_grpc_exporter(type))
+            return fail(l, kline, path,
+                        "the fakes have no OTLP/gRPC endpoint yet: point an otlp_http exporter at "
+                        "%s instead",
+                        json_string_value(value));
+        if (!is_otlp_http_exporter(type))
+            return fail(l, kline, path,
+                        "exporter type \"%s\" has no endpoint the harness can "
+                        "set (only otlphttp/otlp_http)",
+                        type);
+        if (s->endpoint_count >= SCENARIO_MAX_ITEMS)
+            return fail(l, kline, path, "too many endpoints (at most %d)", SCENARIO_MAX_ITEMS);
+        s->endpoints[s->endpoint_count].exporter = key;
+        s->endpoints[s->endpoint_count].fake = fake;
+        s->endpoint_count++;
+    }
+    /* An exporter the scenario does not redirect would send to the config's real backend. */
+    json_object_foreach((json_t *)exporters, key, value)
+    {
+        component_type(key, type, sizeof(type));
+        if (!is_otlp_http_exporter(type) && !is_otlp_grpc_exporter(type))
+            continue;
+        if (!json_object_get(map, key))
+            return fail(l, line, "endpoints",
+                        "exporter \"%s\" of %s has no entry: say which fake it sends to "
+                        "(e.g. endpoints: {%s: loki})",
+                        key, s->config_label, key);
+    }
+    return 0;
+}
+
+/* ---- top-level small sections ---- */
+
+static int load_env(struct loader *l, const json_t *doc)
+{
+    struct scenario *s = l->s;
+    const json_t *env = json_object_get(doc, "env");
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)env, key, value)
+    {
+        char path[256], text[64];
+        snprintf(path, sizeof(path), "env.%s", key);
+        int line = line_of_key(l, env, key, 0);
+        const char *v;
+        if (json_is_string(value)) {
+            v = json_string_value(value);
+        } else if (json_is_integer(value)) {
+            snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+            v = text;
+        } else if (json_is_boolean(value)) {
+            v = json_is_true(value) ? "true" : "false";
+        } else {
+            return fail(l, line, path, "expected a string, got %s", type_name(value));
+        }
+        if (s->env_count >= SCENARIO_MAX_ITEMS)
+            return fail(l, line, path, "too many variables (at most %d)", SCENARIO_MAX_ITEMS);
+        size_t n = strlen(key) + strlen(v) + 2;
+        char *entry = malloc(n);
+        if (!entry)
+            return error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+        snprintf(entry, n, "%s=%s", key, v);
+        s->env[s->env_count++] = entry;
+    }
+    return 0;
+}
+
+static int load_string_list(struct loader *l, const json_t *list, const char *path,
+                            const char **out, size_t *count, const char *expect)
+{
+    int line = line_of_node(l, list, 0);
+    if (!json_is_array(list))
+        return fail(l, line, path, "expected a list of %s, got %s", expect, type_name(list));
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        char sub[512];
+        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        const json_t *item = json_array_get(list, i);
+        int iline = line_of_index(l, list, i, line);
+        if (!json_is_string(item))
+            return fail(l, iline, sub, "expected %s, got %s", expect, type_name(item));
+        if (*count >= SCENARIO_MAX_ITEMS)
+            return fail(l, iline, sub, "too many entries (at most %d)", SCENARIO_MAX_ITEMS);
+        out[(*count)++] = json_string_value(item);
+    }
+    return 0;
+}
+
+static int load_sets(struct loader *l, const json_t *doc)
+{
+    struct scenario *s = l->s;
+    const json_t *list = json_object_get(doc, "set");
+    if (!list)
+        return 0;
+    int rc = load_string_list(l, list, "set", s->sets, &s->set_count,
+                              "upstream --set overrides such as \"processors.batch.timeout=1h\"");
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < s->set_count; i++) {
+        const char *eq = strchr(s->sets[i], '=');
+        if (!eq || eq == s->sets[i]) {
+            char sub[64];
+            snprintf(sub, sizeof(sub), "set[%zu]", i);
+            return fail(l, line_of_index(l, list, i, 0), sub,
+                        "expected key=value (a dotted config path, a value parsed as YAML)");
+        }
+    }
+    return 0;
+}
+
+static const struct field fakes_fields[] = {
+    {"loki_auth_enabled", T_BOOL, false, "true to make Loki require X-Scope-OrgID (401 without)"},
+    {"prometheus_otlp_disabled", T_BOOL, false,
+     "true to answer like Prometheus without --web.enable-otlp-receiver (404)"},
+    {NULL, 0, false, NULL},
+};
+
+static int load_fakes_options(struct loader *l, const json_t *doc)
+{
+    const json_t *fakes = json_object_get(doc, "fakes");
+    if (!fakes)
+        return 0;
+    int rc = check_fields(l, fakes, line_of_key(l, doc, "fakes", 0), "fakes", fakes_fields);
+    if (rc < 0)
+        return rc;
+    l->s->loki_auth_enabled = get_bool(fakes, "loki_auth_enabled", false);
+    l->s->prometheus_otlp_disabled = get_bool(fakes, "prometheus_otlp_disabled", false);
+    return 0;
+}
+
+/* ---- count checks: `{loki: {records: 3}}`, `{collector: {metric: 3}}` ---- */
+
+static int load_fake_counts(struct loader *l, enum fake_id fake, const json_t *map,
+                            const char *path, int line, enum condition_op default_op,
+                            struct count_check *out, size_t *count)
+{
+    char known[256], sub[512], why[160];
+    fake_count_keys(fake, known, sizeof(known));
+    if (!json_is_object(map) || json_object_size(map) == 0)
+        return fail(l, line, path, "expected a mapping of counts (%s), got %s", known,
+                    type_name(map));
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)map, key, value)
+    {
+        int kline = line_of_key(l, map, key, line);
+        join(sub, sizeof(sub), path, key);
+        const char *stat = scenario_fake_stat(fake, key);
+        if (!stat)
+            return fail(l, kline, path, "unknown count \"%s\" for %s (expected one of: %s)", key,
+                        scenario_fake_name(fake), known);
+        if (*count >= SCENARIO_MAX_ITEMS)
+            return fail(l, kline, sub, "too many conditions (at most %d)", SCENARIO_MAX_ITEMS);
+        struct count_check *c = &out[*count];
+        if (condition_parse(value, default_op, &c->cond, why, sizeof(why)) < 0)
+            return fail(l, kline, sub, "%s", why);
+        c->collector = false;
+        c->fake = fake;
+        c->key = stat;
+        c->label = key;
+        c->line = kline;
+        (*count)++;
+    }
+    return 0;
+}
+
+static int load_collector_counts(struct loader *l, const json_t *map, const char *path, int line,
+                                 enum condition_op default_op, struct count_check *out,
+                                 size_t *count)
+{
+    char sub[512], why[200];
+    if (!json_is_object(map) || json_object_size(map) == 0)
+        return fail(l, line, path,
+                    "expected a mapping of self-metric selectors to values, "
+                    "e.g. {otelcol_exporter_sent_log_records: 3}; got %s",
+                    type_name(map));
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)map, key, value)
+    {
+        int kline = line_of_key(l, map, key, line);
+        join(sub, sizeof(sub), path, key);
+        if (promtext_check_selector(key, why, sizeof(why)) < 0)
+            return fail(l, kline, sub, "%s", why);
+        if (*count >= SCENARIO_MAX_ITEMS)
+            return fail(l, kline, sub, "too many conditions (at most %d)", SCENARIO_MAX_ITEMS);
+        struct count_check *c = &out[*count];
+        if (condition_parse(value, default_op, &c->cond, why, sizeof(why)) < 0)
+            return fail(l, kline, sub, "%s", why);
+        c->collector = true;
+        c->key = key;
+        c->label = key;
+        c->line = kline;
+        (*count)++;
+    }
+    return 0;
+}
+
+/* ---- steps ---- */
+
+static const char *const step_kinds[] = {"otlp", "fault", "wait", "restart", NULL};
+
+static const struct field otlp_fields[] = {
+    {"file", T_STR, false, "a payload file (OTLP JSON) under scenarios/, e.g. inputs/logs.json"},
+    {"raw", T_MAP, false,
+     "a raw request: {method, path, content_type, content_encoding, body | "
+     "body_hex | body_size}"},
+    {"signal", T_STR, false, "traces, metrics or logs"},
+    {"transport", T_STR, false, "http"},
+    {"encoding", T_STR, false, "proto or json"},
+    {"gzip", T_BOOL, false, "true or false"},
+    {"timestamps", T_STR, false, "now (shift every time to the run start) or keep"},
+    {"path", T_STR, false, "a URL path such as /v1/logs"},
+    {"receiver", T_STR, false, "the id of an otlp receiver of the config"},
+    {"expect_status", T_INT, false, "an HTTP status such as 400"},
+    {"expect_body", T_STR | T_MAP, false,
+     "the exact body text, or one of {text, contains, json, hex, status}"},
+    {"expect_content_type", T_STR, false, "a media type such as text/plain"},
+    {NULL, 0, false, NULL},
+};
+
+static const struct field raw_fields[] = {
+    {"method", T_STR, false, "an HTTP method such as GET"},
+    {"path", T_STR, false, "a URL path such as /v1/logs"},
+    {"content_type", T_STR, false, "a Content-Type value (omit to send none)"},
+    {"content_encoding", T_STR, false, "a Content-Encoding value such as gzip"},
+    {"body", T_STR, false, "the body as text"},
+    {"body_hex", T_STR, false, "the body as hex bytes, e.g. \"ff ff 0a\""},
+    {"body_size", T_INT | T_STR, false, "a size such as 21000000 or \"20MiB+1\""},
+    {NULL, 0, false, NULL},
+};
+
+static const struct field expect_body_fields[] = {
+    {"text", T_STR, false, "the exact body"},
+    {"contains", T_STR, false, "a substring of the body"},
+    {"json", T_MAP | T_LIST, false, "a JSON value equal to the body's"},
+    {"hex", T_STR, false, "the body's bytes as hex"},
+    {"status", T_MAP, false, "a google.rpc.Status {code, message | message_contains}"},
+    {NULL, 0, false, NULL},
+};
+
+static const struct field status_fields[] = {
+    {"code", T_INT, false, "a gRPC code such as 3 (InvalidArgument)"},
+    {"message", T_STR, false, "the exact message"},
+    {"message_contains", T_STR, false, "a substring of the message"},
+    {NULL, 0, false, NULL},
+};
+
+static int hex_decode(const char *text, uint8_t **out, size_t *len)
+{
+    size_t cap = strlen(text) / 2 + 1;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return -ENOMEM;
+    size_t n = 0;
+    int high = -1;
+    for (const char *p = text; *p; p++) {
+        if (isspace((unsigned char)*p))
+            continue;
+        if (!isxdigit((unsigned char)*p)) {
+            free(buf);
+            return -EINVAL;
+        }
+        int v = isdigit((unsigned char)*p) ? *p - '0' : (tolower((unsigned char)*p) - 'a' + 10);
+        if (high < 0) {
+            high = v;
+        } else {
+            buf[n++] = (uint8_t)(high << 4 | v);
+            high = -1;
+        }
+    }
+    if (high >= 0) {
+        free(buf);
+        return -EINVAL;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* "21000000", "20MiB", "20MiB+1", "512KiB" */
+static int parse_size(const json_t *v, int64_t *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return *out >= 0 ? 0 : -EINVAL;
+    }
+    const char *s = json_string_value(v);
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (errno || end == s || n < 0)
+        return -EINVAL;
+    if (!strncmp(end, "MiB", 3)) {
+        n *= 1024 * 1024;
+        end += 3;
+    } else if (!strncmp(end, "KiB", 3)) {
+        n *= 1024;
+        end += 3;
+    }
+    if (*end == '+') {
+        char *end2;
+        long long extra = strtoll(end + 1, &end2, 10);
+        if (end2 == end + 1 || extra < 0)
+            return -EINVAL;
+        n += extra;
+        end = end2;
+    }
+    if (*end)
+        return -EINVAL;
+    *out = n;
+    return 0;
+}
+
+static int signal_of_payload(const json_t *payload)
+{
+    static const struct {
+        const char *key;
+        int signal;
+    } keys[] = {
+        {"resourceSpans", SIGNAL_TRACES},    {"resource_spans", SIGNAL_TRACES},
+        {"resourceMetrics", SIGNAL_METRICS}, {"resource_metrics", SIGNAL_METRICS},
+        {"resourceLogs", SIGNAL_LOGS},       {"resource_logs", SIGNAL_LOGS},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (json_object_get(payload, keys[i].key))
+            return keys[i].signal;
+    return -1;
+}
+
+static int load_payload(struct loader *l, struct step_otlp *o, const json_t *obj, const char *path,
+                        int line)
+{
+    char sub[512];
+    join(sub, sizeof(sub), path, "file");
+    int fline = line_of_key(l, obj, "file", line);
+    int rc = resolve(l, o->file, sizeof(o->file), l->s->scenarios_dir, o->file_label, fline, sub);
+    if (rc < 0)
+        return rc;
+    json_error_t jerr;
+    o->payload = json_load_file(o->file, 0, &jerr);
+    if (!o->payload)
+        return fail(l, fline, sub, "%s:%d: %s", o->file_label, jerr.line, jerr.text);
+    int signal = signal_of_payload(o->payload);
+    if (signal < 0)
+        return fail(l, fline, sub,
+                    "%s is not an OTLP JSON export request (no resourceSpans, "
+                    "resourceMetrics or resourceLogs)",
+                    o->file_label);
+    if (o->signal >= 0 && o->signal != signal)
+        return fail(l, line_of_key(l, obj, "signal", line), path,
+                    "signal %s does not match %s, which holds %s", signal_name(o->signal),
+                    o->file_label, signal_name(signal));
+    o->signal = signal;
+    /* Decode it now, as the proto encoding will, so a bad payload fails at load time. */
+    char *text = json_dumps(o->payload, JSON_COMPACT);
+    if (!text)
+        return error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    struct payload *decoded = NULL;
+    struct error derr;
+    rc = otlp_json_decode_payload((enum signal)signal, text, strlen(text), &decoded, &derr);
+    free(text);
+    payload_free(decoded);
+    if (rc < 0)
+        return fail(l, fline, sub, "%s does not decode as OTLP %s: %s", o->file_label,
+                    signal_name(signal), derr.message);
+    return 0;
+}
+
+static int load_expect_body(struct loader *l, struct body_check *b, const json_t *obj,
+                            const char *path, int line)
+{
+    const json_t *v = json_object_get(obj, "expect_body");
+    char sub[512];
+    join(sub, sizeof(sub), path, "expect_body");
+    int bline = line_of_key(l, obj, "expect_body", line);
+    if (!v)
+        return 0;
+    if (json_is_string(v)) {
+        b->kind = BODY_TEXT;
+        b->text = json_string_value(v);
+        return 0;
+    }
+    int rc = check_fields(l, v, bline, sub, expect_body_fields);
+    if (rc < 0)
+        return rc;
+    if (json_object_size(v) != 1)
+        return fail(l, bline, sub, "expected exactly one of: text, contains, json, hex, status");
+    if ((b->text = get_string(v, "text"))) {
+        b->kind = BODY_TEXT;
+    } else if ((b->text = get_string(v, "contains"))) {
+        b->kind = BODY_CONTAINS;
+    } else if ((b->text = get_string(v, "hex"))) {
+        uint8_t *bytes;
+        size_t n;
+        if (hex_decode(b->text, &bytes, &n) < 0)
+            return fail(l, bline, sub, "hex: expected pairs of hex digits, e.g. \"0a 00\"");
+        free(bytes);
+        b->kind = BODY_HEX;
+    } else if ((b->json = json_object_get(v, "json"))) {
+        b->kind = BODY_JSON;
+    } else {
+        const json_t *st = json_object_get(v, "status");
+        char ssub[600];
+        join(ssub, sizeof(ssub), sub, "status");
+        if ((rc = check_fields(l, st, line_of_node(l, st, bline), ssub, status_fields)) < 0)
+            return rc;
+        b->kind = BODY_STATUS;
+        b->has_code = json_object_get(st, "code") != NULL;
+        b->code = (int)json_integer_value(json_object_get(st, "code"));
+        b->message = get_string(st, "message");
+        b->message_contains = get_string(st, "message_contains");
+    }
+    return 0;
+}
+
+static int load_raw(struct loader *l, struct step_otlp *o, const json_t *raw, const char *path,
+                    int line)
+{
+    char sub[512];
+    join(sub, sizeof(sub), path, "raw");
+    int rline = line_of_node(l, raw, line);
+    int rc = check_fields(l, raw, rline, sub, raw_fields);
+    if (rc < 0)
+        return rc;
+    o->raw = true;
+    o->method = get_string(raw, "method");
+    if (!o->method)
+        o->method = "POST";
+    o->path = get_string(raw, "path");
+    o->content_type = get_string(raw, "content_type");
+    o->content_encoding = get_string(raw, "content_encoding");
+    o->body_text = get_string(raw, "body");
+    int bodies = (json_object_get(raw, "body") != NULL) +
+                 (json_object_get(raw, "body_hex") != NULL) +
+                 (json_object_get(raw, "body_size") != NULL);
+    if (bodies > 1)
+        return fail(l, rline, sub, "give at most one of body, body_hex, body_size");
+    const char *hex = get_string(raw, "body_hex");
+    if (hex && hex_decode(hex, &o->body_bytes, &o->body_bytes_len) < 0)
+        return fail(l, line_of_key(l, raw, "body_hex", rline), sub,
+                    "body_hex: expected pairs of hex digits, e.g. \"ff ff 0a\"");
+    const json_t *size = json_object_get(raw, "body_size");
+    if (size && (parse_size(size, &o->body_size) < 0 || o->body_size > MAX_RAW_BODY_SIZE))
+        return fail(l, line_of_key(l, raw, "body_size", rline), sub,
+                    "body_size: expected a size up to 256MiB such as 21000000 or \"20MiB+1\"");
+    return 0;
+}
+
+static int load_otlp_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
+                          int line)
+{
+    struct step_otlp *o = &st->otlp;
+    int rc = check_fields(l, obj, line, path, otlp_fields);
+    if (rc < 0)
+        return rc;
+    line = line_of_node(l, obj, line);
+    o->signal = -1;
+    o->body_size = -1;
+    o->expect_status = 200;
+    const char *signal = get_string(obj, "signal");
+    if (signal) {
+        enum signal sig;
+        if (signal_parse(signal, &sig) < 0 || strchr(signal, '/'))
+            return fail(l, line_of_key(l, obj, "signal", line), path,
+                        "unknown signal \"%s\" (expected traces, metrics or logs)", signal);
+        o->signal = (int)sig;
+    }
+    static const char *const transports[] = {"http", "grpc", NULL};
+    int choice;
+    if ((rc = check_choice(l, obj, "transport", path, transports, &choice)) < 0)
+        return rc;
+    if (choice == 1)
+        return fail(l, line_of_key(l, obj, "transport", line), path,
+                    "transport grpc is not implemented by the harness yet (only http)");
+    static const char *const encodings[] = {"proto", "json", NULL};
+    if ((rc = check_choice(l, obj, "encoding", path, encodings, &choice)) < 0)
+        return rc;
+    o->json_encoding = choice == 1;
+    static const char *const stamps[] = {"now", "keep", NULL};
+    if ((rc = check_choice(l, obj, "timestamps", path, stamps, &choice)) < 0)
+        return rc;
+    o->timestamps_now = choice == 0;
+    o->gzip = get_bool(obj, "gzip", false);
+    o->receiver = get_string(obj, "receiver");
+    if (json_object_get(obj, "expect_status")) {
+        o->expect_status = (int)json_integer_value(json_object_get(obj, "expect_status"));
+        if (o->expect_status < 100 || o->expect_status > 599)
+            return fail(l, line_of_key(l, obj, "expect_status", line), path,
+                        "expect_status: expected an HTTP status (100-599)");
+    }
+    o->expect_content_type = get_string(obj, "expect_content_type");
+    if ((rc = load_expect_body(l, &o->expect_body, obj, path, line)) < 0)
+        return rc;
+
+    const json_t *raw = json_object_get(obj, "raw");
+    o->file_label = get_string(obj, "file");
+    if (!raw == !o->file_label)
+        return fail(l, line, path,
+                    "expected exactly one of file (a payload) or raw (a request "
+                    "for bad-input cases)");
+    if (raw) {
+        static const char *const file_only[] = {"encoding", "gzip", "timestamps", "path", NULL};
+        for (int i = 0; file_only[i]; i++)
+            if (json_object_get(obj, file_only[i]))
+                return fail(l, line_of_key(l, obj, file_only[i], line), path,
+                            "%s applies to file payloads; a raw request states content_type, "
+                            "content_encoding and path inside raw",
+                            file_only[i]);
+        if ((rc = load_raw(l, o, raw, path, line)) < 0)
+            return rc;
+        if (!o->path && o->signal < 0)
+            return fail(l, line, path, "a raw request needs raw.path or signal (for /v1/<signal>)");
+        snprintf(st->label, sizeof(st->label), "otlp raw %s %s%s%s", o->method,
+                 o->path ? o->path : "/v1/", o->path ? "" : signal_name(o->signal),
+                 o->content_type ? "" : " (no content type)");
+        return 0;
+    }
+    if ((rc = load_payload(l, o, obj, path, line)) < 0)
+        return rc;
+    o->path = get_string(obj, "path");
+    o->content_type = o->json_encoding ? "application/json" : "application/x-protobuf";
+    o->content_encoding = o->gzip ? "gzip" : NULL;
+    snprintf(st->label, sizeof(st->label), "otlp %s %s (%s%s%s)", signal_name(o->signal),
+             o->file_label, o->json_encoding ? "json" : "proto", o->gzip ? ", gzip" : "",
+             o->timestamps_now ? ", timestamps now" : "");
+    return 0;
+}
+
+static const struct field fault_spec_fields[] = {
+    {"status", T_INT, false, "an HTTP status the fake answers with, e.g. 503"},
+    {"retry_after", T_STR | T_INT, false, "a Retry-After value in seconds, e.g. \"2\""},
+    {"body", T_STR, false, "the message of the error body"},
+    {"times", T_INT, false, "how many requests the fault applies to (omit: until cleared)"},
+    {"latency_ms", T_INT, false, "a delay in milliseconds before answering"},
+    {"stall", T_BOOL, false, "true to hold requests until the fault is cleared"},
+    {"reset", T_BOOL, false, "true to drop the connection without answering"},
+    {NULL, 0, false, NULL},
+};
+
+static int load_fault_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
+                           int line)
+{
+    struct step_fault *f = &st->fault;
+    if (!json_is_object(obj) || json_object_size(obj) != 1)
+        return fail(l, line, path,
+                    "expected one fake and its fault, e.g. {loki: {status: 503, "
+                    "retry_after: \"1\", times: 2}} or {loki: clear}");
+    const char *key = json_object_iter_key(json_object_iter((json_t *)obj));
+    const json_t *spec = json_object_get(obj, key);
+    int kline = line_of_key(l, obj, key, line);
+    if (scenario_fake_parse(key, &f->fake) < 0)
+        return fail(l, kline, path,
+                    "unknown fake \"%s\" (expected one of: prometheus, loki, "
+                    "tempo)",
+                    key);
+    char sub[512];
+    join(sub, sizeof(sub), path, key);
+    if (json_is_string(spec) && !strcmp(json_string_value(spec), "clear")) {
+        f->clear = true;
+        snprintf(st->label, sizeof(st->label), "fault %s clear", key);
+        return 0;
+    }
+    int rc = check_fields(l, spec, kline, sub, fault_spec_fields);
+    if (rc < 0)
+        return rc;
+    const json_t *status = json_object_get(spec, "status");
+    if (status && (json_integer_value(status) < 200 || json_integer_value(status) > 599))
+        return fail(l, kline, sub, "status: expected 200-599");
+    if (!status && !get_bool(spec, "reset", false) && !get_bool(spec, "stall", false) &&
+        !json_object_get(spec, "latency_ms"))
+        return fail(l, kline, sub, "a fault needs status, reset, stall or latency_ms");
+    const json_t *times = json_object_get(spec, "times");
+    if (times && json_integer_value(times) < 1)
+        return fail(l, kline, sub, "times: expected at least 1 (omit it for \"until cleared\")");
+    f->spec = spec;
+    char times_text[32] = "";
+    if (times)
+        snprintf(times_text, sizeof(times_text), " x%" JSON_INTEGER_FORMAT,
+                 json_integer_value(times));
+    char what[32];
+    if (status)
+        snprintf(what, sizeof(what), "%" JSON_INTEGER_FORMAT, json_integer_value(status));
+    else
+        snprintf(what, sizeof(what), "%s",
+                 get_bool(spec, "reset", false)   ? "reset"
+                 : get_bool(spec, "stall", false) ? "stall"
+                                                  : "delay");
+    snprintf(st->label, sizeof(st->label), "fault %s %s%s", key, what, times_text);
+    return 0;
+}
+
+static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
+                          int line)
+{
+    struct step_wait *w = &st->wait;
+    static const char *const known = "prometheus, loki, tempo, collector, timeout";
+    if (!json_is_object(obj))
+        return fail(l, line, path,
+                    "expected conditions such as {loki: {records: 2}, timeout: "
+                    "10s}; got %s",
+                    type_name(obj));
+    line = line_of_node(l, obj, line);
+    const char *key;
+    json_t *value;
+    char sub[512];
+    int rc;
+    json_object_foreach((json_t *)obj, key, value)
+    {
+        int kline = line_of_key(l, obj, key, line);
+        join(sub, sizeof(sub), path, key);
+        enum fake_id fake;
+        if (!strcmp(key, "timeout"))
+            continue;
+        if (!strcmp(key, "collector"))
+            rc = load_collector_counts(l, value, sub, kline, COND_GE, w->conds, &w->count);
+        else if (scenario_fake_parse(key, &fake) == 0)
+            rc = load_fake_counts(l, fake, value, sub, kline, COND_GE, w->conds, &w->count);
+        else
+            return fail(l, kline, path, "unknown condition \"%s\" (expected one of: %s)", key,
+                        known);
+        if (rc < 0)
+            return rc;
+    }
+    if (w->count == 0)
+        return fail(l, line, path, "nothing to wait for (expected one of: %s)", known);
+    if ((rc = get_duration(l, obj, "timeout", path, DEFAULT_WAIT_TIMEOUT_MS, &w->timeout_ms)) < 0)
+        return rc;
+    size_t n = (size_t)snprintf(st->label, sizeof(st->label), "wait");
+    for (size_t i = 0; i < w->count && n < sizeof(st->label); i++) {
+        char cond[64];
+        condition_format(&w->conds[i].cond, cond, sizeof(cond));
+        n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s %s.%s %s", i ? "," : "",
+                              w->conds[i].collector ? "collector"
+                                                    : scenario_fake_name(w->conds[i].fake),
+                              w->conds[i].label, cond);
+    }
+    return 0;
+}
+
+static const struct field restart_fields[] = {
+    {"signal", T_STR, false, "TERM (graceful: must exit 0) or KILL"},
+    {"timeout", T_STR, false, "how long the collector may take to exit, e.g. 30s"},
+    {NULL, 0, false, NULL},
+};
+
+static int load_restart_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
+                             int line)
+{
+    struct step_restart *r = &st->restart;
+    json_t *empty = NULL;
+    if (json_is_null(obj)) /* `- restart:` alone means the defaults */
+        obj = empty = json_object();
+    int rc = check_fields(l, obj, line, path, restart_fields);
+    if (rc < 0)
+        goto done;
+    static const char *const signals[] = {"TERM", "KILL", NULL};
+    int choice;
+    if ((rc = check_choice(l, obj, "signal", path, signals, &choice)) < 0)
+        goto done;
+    r->signal = choice == 1 ? SIGKILL : SIGTERM;
+    if ((rc = get_duration(l, obj, "timeout", path, DEFAULT_RESTART_TIMEOUT_MS, &r->timeout_ms)) <
+        0)
+        goto done;
+    snprintf(st->label, sizeof(st->label), "restart %s", r->signal == SIGKILL ? "KILL" : "TERM");
+done:
+    json_decref(empty);
+    return rc;
+}
+
+static int load_steps(struct loader *l, const json_t *doc)
+{
+    struct scenario *s = l->s;
+    const json_t *steps = json_object_get(doc, "steps");
+    if (!steps)
+        return 0;
+    int line = line_of_key(l, doc, "steps", 0);
+    if (!json_is_array(steps))
+        return fail(l, line, "steps", "expected a list of steps, got %s", type_name(steps));
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "steps[%zu]", i);
+        const json_t *item = json_array_get(steps, i);
+        int iline = line_of_index(l, steps, i, line);
+        if (i >= SCENARIO_MAX_STEPS)
+            return fail(l, iline, path, "too many steps (at most %d)", SCENARIO_MAX_STEPS);
+        if (!json_is_object(item) || json_object_size(item) != 1)
+            return fail(l, iline, path,
+                        "expected a mapping with one key: otlp, fault, wait or "
+                        "restart");
+        const char *kind = json_object_iter_key(json_object_iter((json_t *)item));
+        const json_t *body = json_object_get(item, kind);
+        int kline = line_of_key(l, item, kind, iline);
+        int k = 0;
+        while (step_kinds[k] && strcmp(step_kinds[k], kind) != 0)
+            k++;
+        if (!step_kinds[k])
+            return fail(l, kline, path,
+                        "unknown step \"%s\" (expected one of: otlp, fault, wait, "
+                        "restart%s)",
+                        kind,
+                        !strcmp(kind, "sleep") ? "; there is no sleep: wait for a condition" : "");
+        struct step *st = &s->steps[s->step_count++];
+        st->kind = (enum step_kind)k;
+        st->line = kline;
+        char sub[96];
+        snprintf(sub, sizeof(sub), "%s.%s", path, kind);
+        int rc;
+        switch (st->kind) {
+        case STEP_OTLP: rc = load_otlp_step(l, st, body, sub, kline); break;
+        case STEP_FAULT: rc = load_fault_step(l, st, body, sub, kline); break;
+        case STEP_WAIT: rc = load_wait_step(l, st, body, sub, kline); break;
+        case STEP_RESTART: rc = load_restart_step(l, st, body, sub, kline); break;
+        default: rc = -EINVAL;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- expect ---- */
+
+static const struct field expect_fields[] = {
+    {"golden", T_LIST, false,
+     "a list of views: prometheus, loki, tempo, requests/<fake>, "
+     "otlp/<fake>"},
+    {"collector", T_MAP, false,
+     "self-metric selectors and values, e.g. "
+     "{otelcol_exporter_sent_log_records: 3}"},
+    {"fakes", T_MAP, false, "counts per fake, e.g. {loki: {records: 3, requests: 1}}"},
+    {"exit_code", T_INT | T_MAP, false, "the collector's exit code, or {code, message}"},
+    {"collector_log", T_MAP, false, "{contains: [...], absent: [...]}"},
+    {NULL, 0, false, NULL},
+};
+
+static const struct field exit_fields[] = {
+    {"code", T_INT, true, "the exit code, e.g. 1"},
+    {"message", T_STR, false, "a substring the collector's output must contain"},
+    {NULL, 0, false, NULL},
+};
+
+static const struct field log_fields[] = {
+    {"contains", T_LIST, false, "substrings the collector's log must contain"},
+    {"absent", T_LIST, false, "substrings the collector's log must not contain"},
+    {NULL, 0, false, NULL},
+};
+
+static int check_view_name(const char *view)
+{
+    enum fake_id fake;
+    if (scenario_fake_parse(view, &fake) == 0)
+        return 0;
+    if (!strncmp(view, "requests/", 9))
+        return scenario_fake_parse(view + 9, &fake);
+    if (!strncmp(view, "otlp/", 5))
+        return scenario_fake_parse(view + 5, &fake);
+    return -EINVAL;
+}
+
+static int load_expect(struct loader *l, const json_t *doc)
+{
+    struct scenario *s = l->s;
+    const json_t *ex = json_object_get(doc, "expect");
+    int line = line_of_key(l, doc, "expect", 0);
+    int rc = check_fields(l, ex, line, "expect", expect_fields);
+    if (rc < 0)
+        return rc;
+    line = line_of_node(l, ex, line);
+    const json_t *golden = json_object_get(ex, "golden");
+    if (golden) {
+        if ((rc = load_string_list(l, golden, "expect.golden", s->golden, &s->golden_count,
+                                   "a view name")) < 0)
+            return rc;
+        for (size_t i = 0; i < s->golden_count; i++) {
+            if (check_view_name(s->golden[i]) == 0)
+                continue;
+            char sub[64];
+            snprintf(sub, sizeof(sub), "expect.golden[%zu]", i);
+            return fail(l, line_of_index(l, golden, i, line), sub,
+                        "unknown view \"%s\" (expected prometheus, loki, tempo, requests/<fake> "
+                        "or otlp/<fake>)",
+                        s->golden[i]);
+        }
+    }
+    const json_t *collector = json_object_get(ex, "collector");
+    if (collector && (rc = load_collector_counts(l, collector, "expect.collector",
+                                                 line_of_key(l, ex, "collector", line), COND_EQ,
+                                                 s->expect_counts, &s->expect_count)) < 0)
+        return rc;
+    const json_t *fakes = json_object_get(ex, "fakes");
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)fakes, key, value)
+    {
+        char sub[128];
+        snprintf(sub, sizeof(sub), "expect.fakes.%s", key);
+        int kline = line_of_key(l, fakes, key, line);
+        enum fake_id fake;
+        if (scenario_fake_parse(key, &fake) < 0)
+            return fail(l, kline, "expect.fakes",
+                        "unknown fake \"%s\" (expected one of: "
+                        "prometheus, loki, tempo)",
+                        key);
+        if ((rc = load_fake_counts(l, fake, value, sub, kline, COND_EQ, s->expect_counts,
+                                   &s->expect_count)) < 0)
+            return rc;
+    }
+    const json_t *exit_code = json_object_get(ex, "exit_code");
+    if (exit_code) {
+        s->has_exit_code = true;
+        if (json_is_object(exit_code)) {
+            if ((rc = check_fields(l, exit_code, line_of_key(l, ex, "exit_code", line),
+                                   "expect.exit_code", exit_fields)) < 0)
+                return rc;
+            s->exit_code = (int)json_integer_value(json_object_get(exit_code, "code"));
+            s->exit_message = get_string(exit_code, "message");
+        } else {
+            s->exit_code = (int)json_integer_value(exit_code);
+        }
+        const char *conflict = golden ? "golden" : collector ? "collector" : NULL;
+        if (conflict)
+            return fail(l, line_of_key(l, ex, conflict, line), "expect",
+                        "%s cannot be checked when the collector is expected to exit (exit_code)",
+                        conflict);
+        if (s->step_count)
+            return fail(l, line_of_key(l, doc, "steps", line), "steps",
+                        "a scenario that expects the collector to exit (exit_code) has no steps");
+    }
+    const json_t *log = json_object_get(ex, "collector_log");
+    if (log) {
+        int lline = line_of_key(l, ex, "collector_log", line);
+        if ((rc = check_fields(l, log, lline, "expect.collector_log", log_fields)) < 0)
+            return rc;
+        const json_t *contains = json_object_get(log, "contains");
+        const json_t *absent = json_object_get(log, "absent");
+        if (contains &&
+            (rc = load_string_list(l, contains, "expect.collector_log.contains", s->log_contains,
+                                   &s->log_contains_count, "a substring")) < 0)
+            return rc;
+        if (absent &&
+            (rc = load_string_list(l, absent, "expect.collector_log.absent", s->log_absent,
+                                   &s->log_absent_count, "a substring")) < 0)
+            return rc;
+    }
+    if (!s->golden_count && !s->expect_count && !s->has_exit_code && !log)
+        return fail(l, line, "expect",
+                    "nothing to verify (expected golden, collector, fakes, "
+                    "exit_code or collector_log)");
+    return 0;
+}
+
+/* ---- finding ---- */
+
+static const struct field finding_fields[] = {
+    {"text", T_STR, true, "one sentence: what the scenario shows and why it matters"},
+    {"evidence", T_LIST, false, "counts to quote: <fake>.<count> or collector.<metric selector>"},
+    {NULL, 0, false, NULL},
+};
+
+static int load_finding(struct loader *l, const json_t *doc)
+{
+    struct scenario *s = l->s;
+    const json_t *f = json_object_get(doc, "finding");
+    if (!f)
+        return 0;
+    int line = line_of_key(l, doc, "finding", 0);
+    if (json_is_string(f)) {
+        s->finding = json_string_value(f);
+        return 0;
+    }
+    int rc = check_fields(l, f, line, "finding", finding_fields);
+    if (rc < 0)
+        return rc;
+    s->finding = get_string(f, "text");
+    const json_t *evidence = json_object_get(f, "evidence");
+    if (!evidence)
+        return 0;
+    if ((rc = load_string_list(l, evidence, "finding.evidence", s->evidence, &s->evidence_count,
+                               "a count such as loki.requests or collector.<metric>")) < 0)
+        return rc;
+    for (size_t i = 0; i < s->evidence_count; i++) {
+        const char *e = s->evidence[i];
+        const char *dot = strchr(e, '.');
+        char sub[64], why[200], fake[32];
+        snprintf(sub, sizeof(sub), "finding.evidence[%zu]", i);
+        int eline = line_of_index(l, evidence, i, line);
+        if (!dot || dot == e || (size_t)(dot - e) >= sizeof(fake))
+            return fail(l, eline, sub, "expected <fake>.<count> or collector.<metric>, got \"%s\"",
+                        e);
+        snprintf(fake, sizeof(fake), "%.*s", (int)(dot - e), e);
+        enum fake_id id;
+        if (!strcmp(fake, "collector")) {
+            if (promtext_check_selector(dot + 1, why, sizeof(why)) < 0)
+                return fail(l, eline, sub, "%s", why);
+        } else if (scenario_fake_parse(fake, &id) < 0 || !scenario_fake_stat(id, dot + 1)) {
+            return fail(l, eline, sub,
+                        "unknown count \"%s\" (expected <fake>.<count>, e.g. "
+                        "loki.records, or collector.<metric>)",
+                        e);
+        }
+    }
+    return 0;
+}
+
+/* ---- top level ---- */
+
+static const struct field top_fields[] = {
+    {"name", T_STR, true, "the scenario name, equal to the file name without .yaml"},
+    {"summary", T_STR, true, "one line saying what the scenario checks"},
+    {"config", T_STR, true, "the collector config, e.g. configs/otlp-http-basic.yaml"},
+    {"endpoints", T_MAP, false, "which fake each exporter sends to, e.g. {otlphttp/loki: loki}"},
+    {"fakes", T_MAP, false, "options of the fakes: {loki_auth_enabled, prometheus_otlp_disabled}"},
+    {"env", T_MAP, false, "environment variables of the collector"},
+    {"set", T_LIST, false, "extra --set overrides"},
+    {"golden_dir", T_STR, false, "the golden folder, when shared with another scenario"},
+    {"startup_timeout", T_STR, false, "how long the collector may take to listen, e.g. 60s"},
+    {"finding", T_STR | T_MAP, false, "one sentence, or {text, evidence}"},
+    {"steps", T_LIST, false, "the steps"},
+    {"expect", T_MAP, true, "what to verify"},
+    {NULL, 0, false, NULL},
+};
+
+static int derive_dirs(struct loader *l, const char *path, const char *root)
+{
+    struct scenario *s = l->s;
+    char real[PATH_MAX], copy[PATH_MAX];
+    if (!realpath(path, real))
+        return error_set(l->err, -errno, ERROR_PERMANENT, "%s: %s", path, strerror(errno));
+    snprintf(copy, sizeof(copy), "%s", real);
+    snprintf(s->scenarios_dir, sizeof(s->scenarios_dir), "%s", dirname(copy));
+    if (root) {
+        if (!realpath(root, s->root))
+            return error_set(l->err, -errno, ERROR_PERMANENT, "%s: %s", root, strerror(errno));
+    } else {
+        snprintf(copy, sizeof(copy), "%s", s->scenarios_dir);
+        snprintf(s->root, sizeof(s->root), "%s", dirname(copy));
+    }
+    return 0;
+}
+
+static int check_name(struct loader *l, const json_t *doc)
+{
+    struct scenario *s = l->s;
+    char copy[PATH_MAX], expected[PATH_MAX];
+    snprintf(copy, sizeof(copy), "%s", s->path);
+    snprintf(expected, sizeof(expected), "%s", basename(copy));
+    char *dot = strrchr(expected, '.');
+    if (dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml")))
+        *dot = '\0';
+    if (strcmp(expected, s->name) != 0)
+        return fail(l, line_of_key(l, doc, "name", 0), "name",
+                    "\"%s\" does not match the file name (expected \"%s\")", s->name, expected);
+    for (const char *p = s->name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+            return fail(l, line_of_key(l, doc, "name", 0), "name",
+                        "use letters, digits, '-' and '_' only (it names folders)");
+    return 0;
+}
+
+int scenario_load(const char *path, const char *root, struct scenario **out, struct error *err)
+{
+    struct scenario *s = calloc(1, sizeof(*s));
+    struct loader l = {s, err};
+    int rc;
+    *out = NULL;
+    if (!s)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    if ((rc = yamljson_load_file(path, &s->doc, &s->lines, err)) < 0)
+        goto fail;
+    const json_t *doc = s->doc;
+    if ((rc = check_fields(&l, doc, 1, "", top_fields)) < 0)
+        goto fail;
+    if ((rc = derive_dirs(&l, path, root)) < 0)
+        goto fail;
+    s->name = get_string(doc, "name");
+    s->summary = get_string(doc, "summary");
+    s->golden_dir = get_string(doc, "golden_dir");
+    if (!s->golden_dir)
+        s->golden_dir = s->name;
+    if ((rc = check_name(&l, doc)) < 0 || (rc = load_config(&l, doc)) < 0 ||
+        (rc = load_endpoints(&l, doc)) < 0 || (rc = load_env(&l, doc)) < 0 ||
+        (rc = load_sets(&l, doc)) < 0 || (rc = load_fakes_options(&l, doc)) < 0 ||
+        (rc = get_duration(&l, doc, "startup_timeout", "", DEFAULT_STARTUP_TIMEOUT_MS,
+                           &s->startup_timeout_ms)) < 0 ||
+        (rc = load_finding(&l, doc)) < 0 || (rc = load_steps(&l, doc)) < 0 ||
+        (rc = load_expect(&l, doc)) < 0)
+        goto fail;
+    /* An otlp step needs an otlp receiver with http in the config. */
+    const char *ids[16];
+    bool http[16], grpc[16];
+    size_t receivers = scenario_otlp_receivers(s->config, ids, http, grpc, 16);
+    for (size_t i = 0; i < s->step_count; i++) {
+        struct step_otlp *o = &s->steps[i].otlp;
+        if (s->steps[i].kind != STEP_OTLP)
+            continue;
+        bool found = false;
+        for (size_t r = 0; r < receivers && !found; r++)
+            found = http[r] && (!o->receiver || !strcmp(o->receiver, ids[r]));
+        if (!found) {
+            char sub[64];
+            snprintf(sub, sizeof(sub), "steps[%zu].otlp", i);
+            rc =
+                fail(&l, s->steps[i].line, sub, "%s has no otlp receiver%s%s%s with protocols.http",
+                     s->config_label, o->receiver ? " \"" : "", o->receiver ? o->receiver : "",
+                     o->receiver ? "\"" : "");
+            goto fail;
+        }
+    }
+    *out = s;
+    return 0;
+fail:
+    scenario_free(s);
+    return rc;
+}
+
+void scenario_free(struct scenario *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->step_count; i++) {
+        if (s->steps[i].kind == STEP_OTLP) {
+            json_decref(s->steps[i].otlp.payload);
+            free(s->steps[i].otlp.body_bytes);
+        }
+    }
+    for (size_t i = 0; i < s->env_count; i++)
+        free((char *)s->env[i]);
+    json_decref(s->config);
+    json_decref(s->doc);
+    yaml_lines_free(s->lines);
+    free(s);
+}

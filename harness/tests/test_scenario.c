@@ -1,0 +1,262 @@
+/*
+ * test_scenario.c - the scenario loader: what a valid file becomes, and the message (file:line:
+ * path: what was expected) for each kind of mistake. The error cases are a table, readable as
+ * the specification of the loader's messages.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pdata.h"
+#include "report.h"
+#include "scenario.h"
+
+static char root[PATH_MAX];
+
+static void write_file(const char *rel, const char *text)
+{
+    char path[PATH_MAX + 256];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char config_yaml[] =
+    "receivers:\n"
+    "  otlp:\n"
+    "    protocols:\n"
+    "      http:\n"
+    "        endpoint: 0.0.0.0:4318\n"
+    "processors:\n"
+    "  batch: {}\n"
+    "exporters:\n"
+    "  otlphttp/loki:\n"
+    "    endpoint: http://loki:3100/otlp\n"
+    "  debug: {}\n"
+    "service:\n"
+    "  pipelines:\n"
+    "    logs: {receivers: [otlp], processors: [batch], exporters: [otlphttp/loki, debug]}\n";
+
+static const char logs_json[] =
+    "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+    "{\"stringValue\":\"web\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":"
+    "\"1764000000000000000\",\"body\":{\"stringValue\":\"hello\"}}]}]}]}\n";
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof(root), "/tmp/test_scenario_XXXXXX");
+    if (!mkdtemp(root))
+        return -1;
+    char path[PATH_MAX + 64];
+    const char *dirs[] = {"scenarios", "scenarios/inputs", "configs"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", root, dirs[i]);
+        mkdir(path, 0755);
+    }
+    write_file("configs/c.yaml", config_yaml);
+    write_file("scenarios/inputs/logs.json", logs_json);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    report_remove_tree(root);
+    return 0;
+}
+
+/* Writes scenarios/case.yaml and loads it. */
+static int load_case(const char *yaml, struct scenario **s, struct error *err)
+{
+    write_file("scenarios/case.yaml", yaml);
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/scenarios/case.yaml", root);
+    return scenario_load(path, NULL, s, err);
+}
+
+#define HEAD                                                                                       \
+    "name: case\nsummary: a test\nconfig: configs/c.yaml\nendpoints: {otlphttp/loki: loki}\n"
+
+static void test_valid_scenario_is_resolved(void **state)
+{
+    (void)state;
+    struct scenario *s = NULL;
+    struct error err = {0};
+    int rc = load_case(
+        HEAD "env: {K8S_NODE_NAME: node-1}\n"
+             "steps:\n"
+             "  - otlp: {file: inputs/logs.json, encoding: json, gzip: true, timestamps: now}\n"
+             "  - fault: {loki: {status: 503, retry_after: 1, times: 2}}\n"
+             "  - wait: {loki: {records: 1}, collector: {otelcol_exporter_sent_log_records: 1}, "
+             "timeout: 5s}\n"
+             "  - restart: {signal: KILL}\n"
+             "  - otlp: {raw: {method: GET, path: /v1/logs}, expect_status: 405,\n"
+             "           expect_body: \"405 method not allowed, supported: [POST]\"}\n"
+             "expect:\n"
+             "  golden: [loki, requests/loki]\n"
+             "  fakes: {loki: {records: 1, requests: \">= 1\"}}\n"
+             "  collector: {'otelcol_exporter_sent_log_records{exporter=\"otlphttp/loki\"}': 1}\n",
+        &s, &err);
+    assert_int_equal(rc, 0);
+    assert_string_equal(s->name, "case");
+    assert_int_equal(s->endpoint_count, 1);
+    assert_int_equal(s->endpoints[0].fake, FAKE_LOKI);
+    assert_int_equal(s->step_count, 5);
+    assert_int_equal(s->steps[0].kind, STEP_OTLP);
+    assert_int_equal(s->steps[0].otlp.signal, SIGNAL_LOGS);
+    assert_true(s->steps[0].otlp.json_encoding);
+    assert_true(s->steps[0].otlp.gzip);
+    assert_true(s->steps[0].otlp.timestamps_now);
+    assert_string_equal(s->steps[0].otlp.content_type, "application/json");
+    assert_int_equal(s->steps[1].fault.fake, FAKE_LOKI);
+    assert_int_equal(s->steps[2].wait.count, 2);
+    assert_int_equal(s->steps[2].wait.conds[0].cond.op, COND_GE); /* "at least" in a wait */
+    assert_int_equal(s->steps[2].wait.timeout_ms, 5000);
+    assert_int_equal(s->steps[3].restart.signal, SIGKILL);
+    assert_true(s->steps[4].otlp.raw);
+    assert_int_equal(s->steps[4].otlp.expect_status, 405);
+    assert_int_equal(s->golden_count, 2);
+    assert_int_equal(s->expect_count, 3);
+    assert_int_equal(s->expect_counts[0].cond.op, COND_EQ); /* "exactly" in expect */
+    assert_int_equal(s->expect_counts[2].cond.op, COND_GE); /* collector first, then fakes */
+    assert_string_equal(s->env[0], "K8S_NODE_NAME=node-1");
+    assert_string_equal(s->golden_dir, "case");
+    scenario_free(s);
+}
+
+static const struct {
+    const char *what;
+    const char *yaml;
+    const char *message; /* a substring of the error, from the file name on */
+} error_cases[] = {
+    {"unknown wait condition",
+     HEAD "steps:\n  - otlp: {file: inputs/logs.json}\n  - wait: {lokki: {records: 2}}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:7: steps[1].wait: unknown condition \"lokki\" (expected one of: prometheus, loki, "
+     "tempo, collector, timeout)"},
+    {"unknown top-level key", HEAD "stesp: []\nexpect: {golden: [loki]}\n",
+     "case.yaml:5: unknown key \"stesp\" (expected one of: name, summary, config,"},
+    {"missing required key",
+     "name: case\nconfig: configs/c.yaml\nendpoints: {otlphttp/loki: loki}\nexpect: {golden: "
+     "[loki]}\n",
+     "case.yaml:1: missing required key \"summary\""},
+    {"name differs from the file",
+     "name: other\nsummary: s\nconfig: configs/c.yaml\nendpoints: {otlphttp/loki: loki}\n"
+     "expect: {golden: [loki]}\n",
+     "case.yaml:1: name: \"other\" does not match the file name (expected \"case\")"},
+    {"config file missing",
+     "name: case\nsummary: s\nconfig: configs/nope.yaml\nexpect: {golden: [loki]}\n",
+     "case.yaml:3: config: cannot read"},
+    {"exporter without an endpoint",
+     "name: case\nsummary: s\nconfig: configs/c.yaml\nexpect: {golden: [loki]}\n",
+     "endpoints: exporter \"otlphttp/loki\" of configs/c.yaml has no entry"},
+    {"endpoint names an exporter the config lacks",
+     "name: case\nsummary: s\nconfig: configs/c.yaml\nendpoints:\n  otlphttp/loki: loki\n"
+     "  otlphttp/lokki: loki\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: endpoints.otlphttp/lokki: configs/c.yaml has no exporter \"otlphttp/lokki\""},
+    {"unknown step", HEAD "steps:\n  - sleep: 1s\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0]: unknown step \"sleep\" (expected one of: otlp, fault, wait, restart; "
+     "there is no sleep: wait for a condition)"},
+    {"wrong type in a step",
+     HEAD "steps:\n  - otlp: {file: inputs/logs.json, gzip: \"yes\"}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].otlp.gzip: expected true or false, got a string"},
+    {"unknown key in a step",
+     HEAD "steps:\n  - otlp:\n      file: inputs/logs.json\n      gzipp: true\nexpect: {golden: "
+          "[loki]}\n",
+     "case.yaml:8: steps[0].otlp: unknown key \"gzipp\""},
+    {"payload file missing",
+     HEAD "steps:\n  - otlp: {file: inputs/nope.json}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].otlp.file: cannot read"},
+    {"signal contradicts the payload",
+     HEAD "steps:\n  - otlp: {file: inputs/logs.json, signal: traces}\nexpect: {golden: [loki]}\n",
+     "steps[0].otlp: signal traces does not match inputs/logs.json, which holds logs"},
+    {"file and raw together",
+     HEAD
+     "steps:\n  - otlp: {file: inputs/logs.json, raw: {method: GET}}\nexpect: {golden: [loki]}\n",
+     "steps[0].otlp: expected exactly one of file (a payload) or raw"},
+    {"unknown count of a fake",
+     HEAD "steps:\n  - wait: {loki: {recs: 2}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].wait.loki: unknown count \"recs\" for loki (expected one of: "
+     "requests,"},
+    {"bad condition",
+     HEAD "steps:\n  - wait: {loki: {records: \"about 2\"}}\nexpect: {golden: [loki]}\n",
+     "steps[0].wait.loki.records: expected a number or a comparison such as \">= 3\""},
+    {"bad duration",
+     HEAD "steps:\n  - wait: {loki: {records: 2}, timeout: 10}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].wait.timeout: expected a positive duration such as \"10s\""},
+    {"bad metric selector",
+     HEAD
+     "steps:\n  - wait: {collector: {'otelcol_x{exporter=loki}': 1}}\nexpect: {golden: [loki]}\n",
+     "steps[0].wait.collector.otelcol_x{exporter=loki}: expected a metric name with optional "
+     "labels"},
+    {"unknown golden view", HEAD "expect:\n  golden: [loki, lokki]\n",
+     "case.yaml:6: expect.golden[1]: unknown view \"lokki\""},
+    {"nothing to verify", HEAD "expect: {}\n", "case.yaml:5: expect: nothing to verify"},
+    {"fault that does nothing",
+     HEAD "steps:\n  - fault: {loki: {times: 2}}\nexpect: {golden: [loki]}\n",
+     "steps[0].fault.loki: a fault needs status, reset, stall or latency_ms"},
+    {"exit_code with steps",
+     HEAD "steps:\n  - wait: {loki: {records: 1}}\nexpect: {exit_code: 1}\n",
+     "steps: a scenario that expects the collector to exit (exit_code) has no steps"},
+    {"grpc transport",
+     HEAD "steps:\n  - otlp: {file: inputs/logs.json, transport: grpc}\nexpect: {golden: [loki]}\n",
+     "steps[0].otlp: transport grpc is not implemented by the harness yet"},
+    {"raw options outside raw",
+     HEAD "steps:\n  - otlp: {raw: {method: GET, path: /v1/logs}, gzip: true}\nexpect: {golden: "
+          "[loki]}\n",
+     "steps[0].otlp: gzip applies to file payloads"},
+    {"evidence that is not a count",
+     HEAD "finding: {text: t, evidence: [loki.nothing]}\nexpect: {golden: [loki]}\n",
+     "case.yaml:5: finding.evidence[0]: unknown count \"loki.nothing\""},
+    {"YAML syntax error", HEAD "steps: [\n", "case.yaml:"},
+};
+
+static void test_errors_name_file_line_and_expectation(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
+        struct scenario *s = NULL;
+        struct error err = {0};
+        int rc = load_case(error_cases[i].yaml, &s, &err);
+        if (rc == 0 || !strstr(err.message, error_cases[i].message)) {
+            fprintf(stderr, "case \"%s\": rc %d\n  got:  %s\n  want: ...%s...\n",
+                    error_cases[i].what, rc, err.message, error_cases[i].message);
+            scenario_free(s);
+            fail();
+        }
+        assert_null(s);
+    }
+}
+
+static void test_fake_counts_map_to_statistics(void **state)
+{
+    (void)state;
+    assert_string_equal(scenario_fake_stat(FAKE_LOKI, "records"), "records");
+    assert_string_equal(scenario_fake_stat(FAKE_LOKI, "entries"), "records");
+    assert_string_equal(scenario_fake_stat(FAKE_TEMPO, "requests"), "requests");
+    assert_string_equal(scenario_fake_stat(FAKE_PROMETHEUS, "samples"), "samples");
+    assert_null(scenario_fake_stat(FAKE_PROMETHEUS, "records"));
+    assert_null(scenario_fake_stat(FAKE_TEMPO, "samples"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_scenario_is_resolved),
+        cmocka_unit_test(test_errors_name_file_line_and_expectation),
+        cmocka_unit_test(test_fake_counts_map_to_statistics),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

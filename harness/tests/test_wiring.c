@@ -1,0 +1,75 @@
+/*
+ * test_wiring.c - the per-run --set overrides: every otlp receiver protocol gets its own
+ * loopback port (never the config's 0.0.0.0:4317/4318), every mapped exporter the URL of its
+ * fake, the self-metrics reader a port; the scenario's own overrides come first so the
+ * harness's win.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "wiring.h"
+
+static void test_overrides_cover_receivers_exporters_and_metrics(void **state)
+{
+    (void)state;
+    static struct scenario s; /* large: not on the stack */
+    memset(&s, 0, sizeof(s));
+    s.config = json_loads("{\"receivers\":{\"otlp\":{\"protocols\":{\"grpc\":null,\"http\":{}}},"
+                          "\"otlp/second\":{\"protocols\":{\"http\":null}},\"filelog\":{}},"
+                          "\"exporters\":{\"otlphttp/loki\":{}}}",
+                          0, NULL);
+    assert_non_null(s.config);
+    s.endpoints[0].exporter = "otlphttp/loki";
+    s.endpoints[0].fake = FAKE_LOKI;
+    s.endpoint_count = 1;
+    s.sets[0] = "processors.batch.timeout=1h";
+    s.set_count = 1;
+    char endpoints[FAKE_COUNT][256] = {"http://127.0.0.1:1/api/v1/otlp", "http://127.0.0.1:2/otlp",
+                                       "http://127.0.0.1:3"};
+    static struct wiring w;
+    assert_int_equal(wiring_build(&w, &s, endpoints, NULL), 0);
+
+    assert_int_equal(w.receiver_count, 2);
+    assert_string_equal(w.receivers[0].id, "otlp");
+    assert_true(w.receivers[0].http_port > 0 && w.receivers[0].grpc_port > 0);
+    assert_true(w.receivers[1].http_port > 0 && w.receivers[1].grpc_port == 0);
+    assert_int_equal(w.listen_count, 4); /* 3 receiver ports + metrics */
+    assert_int_equal(wiring_http_port(&w, NULL), w.receivers[0].http_port);
+    assert_int_equal(wiring_http_port(&w, "otlp/second"), w.receivers[1].http_port);
+    assert_int_equal(wiring_http_port(&w, "otlp/none"), 0);
+
+    char want[256];
+    assert_int_equal(w.set_count, 6);
+    assert_string_equal(w.set_ptrs[0], "processors.batch.timeout=1h");
+    snprintf(want, sizeof(want), "receivers.otlp.protocols.http.endpoint=127.0.0.1:%d",
+             w.receivers[0].http_port);
+    assert_string_equal(w.set_ptrs[1], want);
+    snprintf(want, sizeof(want), "receivers.otlp.protocols.grpc.endpoint=127.0.0.1:%d",
+             w.receivers[0].grpc_port);
+    assert_string_equal(w.set_ptrs[2], want);
+    assert_string_equal(w.set_ptrs[4], "exporters.otlphttp/loki.endpoint=http://127.0.0.1:2/otlp");
+    snprintf(want, sizeof(want),
+             "service.telemetry.metrics.readers=[{pull: {exporter: {prometheus: {host: "
+             "127.0.0.1, port: %d}}}}]",
+             w.metrics_port);
+    assert_string_equal(w.set_ptrs[5], want);
+    assert_null(w.set_ptrs[6]);
+    /* Ports are distinct. */
+    for (size_t i = 0; i < w.listen_count; i++)
+        for (size_t j = i + 1; j < w.listen_count; j++)
+            assert_int_not_equal(w.listen_ports[i], w.listen_ports[j]);
+    json_decref(s.config);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_overrides_cover_receivers_exporters_and_metrics),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,48 @@
+/*
+ * wiring.h - connects a scenario's collector config to this run's ports: the --set overrides
+ * that point every otlp receiver at a fresh loopback port, every exporter at its fake, and the
+ * self-metrics reader at a fresh port (DESIGN.md §2: local runs override only endpoints and
+ * paths with --set; the config file itself is never rewritten).
+ *
+ * Ports are variables, never literals: they are chosen here for each run, so `ctest -j` runs
+ * do not collide and the same scenario works against any collector that takes --set.
+ */
+#ifndef HARNESS_WIRING_H
+#define HARNESS_WIRING_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "scenario.h"
+
+#define WIRING_MAX_SETS 64
+#define WIRING_SET_MAX 1024
+#define WIRING_MAX_RECEIVERS 8
+
+struct wiring_receiver {
+    const char *id; /* borrowed from the config */
+    int http_port;  /* 0 = no http protocol */
+    int grpc_port;  /* 0 = no grpc protocol */
+};
+
+struct wiring {
+    char sets[WIRING_MAX_SETS][WIRING_SET_MAX];
+    char *set_ptrs[WIRING_MAX_SETS + 1]; /* NULL-terminated view of `sets` for templates */
+    size_t set_count;
+    struct wiring_receiver receivers[WIRING_MAX_RECEIVERS];
+    size_t receiver_count;
+    int metrics_port;
+    int listen_ports[2 * WIRING_MAX_RECEIVERS + 1]; /* what must accept before "ready" */
+    size_t listen_count;
+};
+
+/* Allocates the ports and builds the overrides: the scenario's own `set:` first, then the
+ * harness's (so a scenario cannot override a port by accident). `endpoints[fake]` is the base
+ * URL of each fake (fakes_client_endpoint). */
+int wiring_build(struct wiring *w, const struct scenario *s, char endpoints[FAKE_COUNT][256],
+                 struct error *err);
+
+/* The http port of receiver `id` (NULL = the first otlp receiver with http), or 0. */
+int wiring_http_port(const struct wiring *w, const char *id);
+
+#endif

@@ -1,0 +1,85 @@
+// sdk.mjs - loads the pinned OpenTelemetry JS SDK packages (package.json / package-lock.json)
+// for the interop tests, after checking that they were installed.
+//
+// The packages are imported dynamically, not with static `import` lines, on purpose: a static
+// import of a missing package fails while Node links the module graph, with a bare
+// ERR_MODULE_NOT_FOUND that does not say how to fix it. Checking first lets the test fail with
+// the one command that fixes it (scripts/interop-deps). The test never skips in that case: a
+// silently skipped interop test would look like a passing one.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const interopDir = dirname(dirname(fileURLToPath(import.meta.url)));
+
+function checkInstalled() {
+    const modules = join(interopDir, 'node_modules');
+    const pkg = JSON.parse(readFileSync(join(interopDir, 'package.json'), 'utf8'));
+    const missing = Object.keys(pkg.dependencies).filter(
+        (name) => !existsSync(join(modules, name, 'package.json')));
+    if (missing.length > 0) {
+        const what = existsSync(modules) ? `missing: ${missing.join(', ')}` : 'no node_modules at all';
+        throw new Error(
+            `the interop test dependencies are not installed in ${modules} ` +
+            `(${what}); run scripts/interop-deps ` +
+            '(npm ci from tests/interop/package-lock.json; scripts/test runs it before ctest)');
+    }
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    if (major < 20 || (major === 20 && minor < 6)) {
+        throw new Error(`Node.js >= 20.6 is required by the pinned SDK, found ${process.version}`);
+    }
+}
+
+checkInstalled();
+
+export const api = await import('@opentelemetry/api');
+export const apiLogs = await import('@opentelemetry/api-logs');
+export const resources = await import('@opentelemetry/resources');
+export const sdkTrace = await import('@opentelemetry/sdk-trace-base');
+export const sdkMetrics = await import('@opentelemetry/sdk-metrics');
+export const sdkLogs = await import('@opentelemetry/sdk-logs');
+export const transformer = await import('@opentelemetry/otlp-transformer');
+
+// One exporter class per signal x encoding, as an application would pick them.
+export const exporters = {
+    traces: {
+        proto: (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter,
+        json: (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter,
+    },
+    metrics: {
+        proto: (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter,
+        json: (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter,
+    },
+    logs: {
+        proto: (await import('@opentelemetry/exporter-logs-otlp-proto')).OTLPLogExporter,
+        json: (await import('@opentelemetry/exporter-logs-otlp-http')).OTLPLogExporter,
+    },
+};
+
+// Versions of what is under test, for the test output.
+export function sdkVersions() {
+    const names = ['@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-metrics',
+        '@opentelemetry/sdk-logs', '@opentelemetry/exporter-trace-otlp-proto',
+        '@opentelemetry/exporter-trace-otlp-http'];
+    return names.map((name) => {
+        const file = join(interopDir, 'node_modules', name, 'package.json');
+        return `${name}@${JSON.parse(readFileSync(file, 'utf8')).version}`;
+    }).join(' ');
+}
+
+// Sends `items` with `exporter` as one export call and resolves when the collector answered.
+// Rejects with the exporter's own error when the export failed: a failed export is the first
+// thing an interop test must report, before it looks at the backends.
+export function exportOnce(exporter, items) {
+    return new Promise((resolve, reject) => {
+        exporter.export(items, (result) => {
+            if (result.code === 0) {
+                resolve();
+            } else {
+                const why = result.error ? `${result.error.message ?? result.error}` : 'no error given';
+                reject(new Error(`the SDK exporter reported a failed export: ${why}`));
+            }
+        });
+    });
+}

@@ -1167,7 +1167,10 @@ int otlp_json_decode_payload(enum signal s, const char *text, size_t len, struct
     if (!p)
         return error_set(err, -ENOMEM, ERROR_REFUSED, "out of memory decoding OTLP/JSON");
     p->signal = s;
+    /* JSON is wordier than protobuf: its text size is an ample region hint (pdata.h) */
+    pdata_region_begin(len + 1024);
     int rc = otlp_json_decode(text, len, requests[s], &p->message, err);
+    pdata_region_end();
     if (rc < 0) {
         pdata_free(p);
         return rc;

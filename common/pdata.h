@@ -61,6 +61,15 @@ void pdata_free(void *ptr);
 size_t pdata_bytes_current(void);
 size_t pdata_bytes_peak(void);
 void pdata_reset_peak(void);
+/* Between begin and end, pdata allocations of the calling thread are cut from shared regions
+ * (bump allocation; a region is freed when its last block is) instead of one malloc each: for
+ * decoding, where a request becomes a thousand small nodes at once. `size_hint` is the expected
+ * total (e.g. twice the wire size). Blocks stay ordinary pdata blocks: they move between trees
+ * and are freed with pdata_free / protobuf_c_message_free_unpacked as any other. Nesting is not
+ * supported: begin closes a region already open. */
+void pdata_region_begin(size_t size_hint);
+void pdata_region_end(void);
+
 /* Torture support: the Nth pdata allocation from now (0 = the next one) fails, and every one
  * after it too until pdata_fail_clear(). Returns nothing; pdata_allocations() counts attempts. */
 void pdata_fail_after(long n);

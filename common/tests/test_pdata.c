@@ -4,6 +4,7 @@
  * operation fails cleanly, leaking nothing and changing nothing, when an allocation fails.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -986,10 +987,78 @@ static void test_payload_new_fails_cleanly_when_out_of_memory(void **state)
     }
 }
 
+/* ---- regions ---- */
+
+static void *free_payload_in_thread(void *arg)
+{
+    payload_free(arg);
+    return NULL;
+}
+
+static void test_decoded_nodes_come_from_a_region_freed_with_its_last_block(void **state)
+{
+    size_t before = pdata_bytes_current();
+    struct resource_spec spec[] = {{2, {300, 200}}};
+    struct payload *original = traces_fixture(spec, 1);
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    assert_int_equal(payload_encode(original, &wire, &len), 0);
+    payload_free(original);
+    assert_int_equal(pdata_bytes_current(), before);
+
+    struct payload *decoded = NULL;
+    assert_int_equal(payload_decode(SIGNAL_TRACES, wire, len, &decoded, NULL), 0);
+    assert_true(pdata_bytes_current() > before);
+    /* Split moves region blocks into a new tree with heap-made containers; both halves are
+     * freed in different threads, in either order. */
+    struct payload *head = NULL;
+    assert_int_equal(payload_split(decoded, 250, &head), 0);
+    assert_int_equal(payload_item_count(head), 250);
+    assert_int_equal(payload_item_count(decoded), 250);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, free_payload_in_thread, head), 0);
+    payload_free(decoded);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    assert_int_equal(pdata_bytes_current(), before);
+    free(wire);
+}
+
+static void test_region_grows_past_a_small_hint(void **state)
+{
+    size_t before = pdata_bytes_current();
+    pdata_region_begin(1); /* far too small: the region must be replaced as it fills */
+    void *blocks[2000];
+    for (size_t i = 0; i < 2000; i++) {
+        blocks[i] = pdata_alloc(100);
+        assert_non_null(blocks[i]);
+        memset(blocks[i], (int)i, 100);
+    }
+    pdata_region_end();
+    for (size_t i = 0; i < 2000; i++)
+        pdata_free(blocks[i]);
+    assert_int_equal(pdata_bytes_current(), before);
+}
+
+static void test_region_allocations_fail_when_injected(void **state)
+{
+    pdata_region_begin(64 * 1024);
+    pdata_fail_after(1);
+    void *first = pdata_alloc(32);
+    void *second = pdata_alloc(32);
+    pdata_fail_clear();
+    pdata_region_end();
+    assert_non_null(first);
+    assert_null(second);
+    pdata_free(first);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allocator_accounting_returns_to_zero_after_free),
+        cmocka_unit_test(test_decoded_nodes_come_from_a_region_freed_with_its_last_block),
+        cmocka_unit_test(test_region_grows_past_a_small_hint),
+        cmocka_unit_test(test_region_allocations_fail_when_injected),
         cmocka_unit_test(test_allocator_blocks_are_16_byte_aligned),
         cmocka_unit_test(test_allocator_peak_tracks_high_water_mark),
         cmocka_unit_test(test_allocator_fail_after_fails_nth_and_later_allocations),

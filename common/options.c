@@ -235,7 +235,7 @@ static int bind_value(const struct option *opt, const json_t *value, void *base,
         if (!json_is_null(value) && !json_is_object(value))
             return error_set(err, -EINVAL, ERROR_PERMANENT, "%s: expected a mapping, got %s", path,
                              json_type_name(value));
-        return options_bind(opt->children, value, base, path, err);
+        return options_bind(opt->children, value, FIELD(base, opt->offset, char), path, err);
     case OPT_JSON: {
         json_t **field = FIELD(base, opt->offset, json_t *);
         json_decref(*field);
@@ -294,7 +294,8 @@ int options_bind(const struct option *table, const json_t *object, void *base, c
             if (opt->flags & OPT_REQUIRED)
                 return error_set(err, -EINVAL, ERROR_PERMANENT, "%s: required", child_path);
             if (opt->type == OPT_OBJECT) {
-                int rc = options_bind(opt->children, NULL, base, child_path, err);
+                int rc = options_bind(opt->children, NULL, FIELD(base, opt->offset, char),
+                                      child_path, err);
                 if (rc < 0)
                     return rc;
                 continue;
@@ -336,7 +337,7 @@ void options_free(const struct option *table, void *base)
             list->count = 0;
             break;
         }
-        case OPT_OBJECT: options_free(opt->children, base); break;
+        case OPT_OBJECT: options_free(opt->children, FIELD(base, opt->offset, char)); break;
         case OPT_JSON:
             json_decref(*FIELD(base, opt->offset, json_t *));
             *FIELD(base, opt->offset, json_t *) = NULL;

@@ -28,7 +28,9 @@ enum option_type {
     OPT_DURATION,    /* int64_t nanoseconds; Go duration text ("5s", "1m30s", "200ms") or an
                         integer number of nanoseconds, as the collector's confmap decodes it */
     OPT_STRING_LIST, /* struct option_string_list */
-    OPT_OBJECT,      /* a nested table bound into the same struct (offsets from the same base) */
+    OPT_OBJECT,      /* a nested table, its offsets from base + this option's offset: 0 keeps
+                        the parent's base, offsetof(struct, member) binds a table shared by
+                        several components (configtls, retry_on_failure) into that member */
     OPT_JSON,        /* json_t * kept as is (a new reference; freed by options_free) */
 };
 

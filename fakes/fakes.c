@@ -10,6 +10,8 @@
 #include "fakes.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 #include "prometheus.h"
 #include "request_log.h"
 #include "tempo.h"
+#include "tempo_grpc.h"
 
 #define LOG_COMP "fakes"
 #define DEFAULT_HOST "127.0.0.1"
@@ -203,13 +206,14 @@ json_t *fakes_json_string(const char *s, size_t len)
 {
     if (!s)
         return json_string("");
+    /* Checked once here: valid in Go's terms is valid in jansson's, so it need not check again. */
     if (utf8_ok(s, len))
-        return json_stringn(s, len);
+        return json_stringn_nocheck(s, len);
     size_t n;
     char *fixed = utf8_lossy(s, len, &n);
     if (!fixed)
         return NULL;
-    json_t *j = json_stringn(fixed, n);
+    json_t *j = json_stringn_nocheck(fixed, n);
     free(fixed);
     return j;
 }
@@ -221,14 +225,14 @@ int fakes_json_set(json_t *object, const char *key, json_t *value)
     const char *k = key ? key : "";
     size_t len = strlen(k);
     if (utf8_ok(k, len))
-        return json_object_setn_new(object, k, len, value);
+        return json_object_setn_new_nocheck(object, k, len, value);
     size_t n;
     char *fixed = utf8_lossy(k, len, &n);
     if (!fixed) {
         json_decref(value);
         return -1;
     }
-    int rc = json_object_setn_new(object, fixed, n, value);
+    int rc = json_object_setn_new_nocheck(object, fixed, n, value);
     free(fixed);
     return rc;
 }
@@ -253,6 +257,147 @@ int64_t fakes_now_ns(void)
 int64_t fakes_now_ms(void)
 {
     return fakes_now_ns() / 1000000LL;
+}
+
+/* ---- kept requests ---- */
+
+struct fakes_kept {
+    atomic_uint refs;
+    enum signal signal;
+    struct payload *tree; /* a request without bytes, or NULL */
+    uint8_t *protobuf;    /* inside this allocation, after the index */
+    size_t len;
+    size_t index_size;
+    max_align_t index[]; /* index_size bytes, then the protobuf bytes */
+};
+
+struct fakes_kept *fakes_kept_new(const struct payload *payload, const uint8_t *protobuf,
+                                  size_t len, size_t index_size)
+{
+    size_t index_room = (index_size + sizeof(max_align_t) - 1) / sizeof(max_align_t);
+    size_t bytes = protobuf ? len : 0;
+    size_t room = SIZE_MAX - sizeof(struct fakes_kept);
+    if (bytes > room || index_room > (room - bytes) / sizeof(max_align_t))
+        return NULL;
+    /* One allocation for the header, the index and the bytes: a request costs one malloc. */
+    struct fakes_kept *kept =
+        malloc(sizeof(struct fakes_kept) + index_room * sizeof(max_align_t) + bytes);
+    if (!kept)
+        return NULL;
+    atomic_init(&kept->refs, 1);
+    kept->signal = payload->signal;
+    kept->tree = NULL;
+    kept->protobuf = NULL;
+    kept->len = 0;
+    kept->index_size = index_size;
+    memset(kept->index, 0, index_size);
+    if (protobuf) {
+        kept->protobuf = (uint8_t *)(kept->index + index_room);
+        memcpy(kept->protobuf, protobuf, len);
+        kept->len = len;
+    } else {
+        kept->tree = payload_clone(payload);
+        if (!kept->tree) {
+            free(kept);
+            return NULL;
+        }
+    }
+    return kept;
+}
+
+void *fakes_kept_index(struct fakes_kept *kept)
+{
+    return kept->index_size ? kept->index : NULL;
+}
+
+int fakes_kept_open(struct fakes_kept *kept, struct payload **out, struct error *err)
+{
+    if (kept->tree) {
+        *out = kept->tree;
+        return 0;
+    }
+    return payload_decode(kept->signal, kept->protobuf, kept->len, out, err);
+}
+
+void fakes_kept_close(struct fakes_kept *kept, struct payload *payload)
+{
+    if (payload != kept->tree)
+        payload_free(payload);
+}
+
+struct fakes_kept *fakes_kept_ref(struct fakes_kept *kept)
+{
+    atomic_fetch_add_explicit(&kept->refs, 1, memory_order_relaxed);
+    return kept;
+}
+
+void fakes_kept_unref(struct fakes_kept *kept)
+{
+    if (!kept || atomic_fetch_sub_explicit(&kept->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    payload_free(kept->tree);
+    free(kept);
+}
+
+int fakes_kept_list_append(struct fakes_kept_list *list, struct fakes_kept *kept)
+{
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 64;
+        struct fakes_kept **grown = realloc(list->items, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        list->items = grown;
+        list->cap = cap;
+    }
+    list->items[list->count++] = kept;
+    return 0;
+}
+
+int fakes_kept_list_snapshot(const struct fakes_kept_list *list, struct fakes_kept_list *out)
+{
+    *out = (struct fakes_kept_list){0};
+    if (!list->count)
+        return 0;
+    out->items = malloc(list->count * sizeof(*out->items));
+    if (!out->items)
+        return -ENOMEM;
+    for (size_t i = 0; i < list->count; i++)
+        out->items[i] = fakes_kept_ref(list->items[i]);
+    out->count = out->cap = list->count;
+    return 0;
+}
+
+void fakes_kept_list_detach(struct fakes_kept_list *list, struct fakes_kept_list *out)
+{
+    *out = *list;
+    *list = (struct fakes_kept_list){0};
+}
+
+void fakes_kept_list_clear(struct fakes_kept_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        fakes_kept_unref(list->items[i]);
+    free(list->items);
+    *list = (struct fakes_kept_list){0};
+}
+
+json_t *fakes_kept_list_otlp_json(const struct fakes_kept_list *list)
+{
+    json_t *all = json_array();
+    for (size_t i = 0; all && i < list->count; i++) {
+        struct payload *payload = NULL;
+        if (fakes_kept_open(list->items[i], &payload, NULL) < 0) {
+            json_decref(all);
+            return NULL;
+        }
+        json_t *one = otlp_json_encode(payload->message);
+        fakes_kept_close(list->items[i], payload);
+        if (json_array_append_new(all, one)) {
+            json_decref(all);
+            return NULL;
+        }
+    }
+    return all;
 }
 
 /* ---- the backends ---- */
@@ -431,6 +576,7 @@ struct fakes {
     size_t count;
     struct httpd *control;
     char known_names[256];
+    struct tempo_grpc *tempo_grpc; /* Tempo's second front (tempo_grpc.h) */
 };
 
 const char *fake_name(const struct fake *fake)
@@ -485,6 +631,8 @@ int fakes_port(const struct fakes *f, const char *name)
 {
     if (strcmp(name, "control") == 0)
         return f->control ? httpd_port(f->control) : 0;
+    if (strcmp(name, "tempo_grpc") == 0)
+        return tempo_grpc_port(f->tempo_grpc);
     for (size_t i = 0; i < f->count; i++)
         if (strcmp(f->items[i].backend->name, name) == 0)
             return f->items[i].server ? httpd_port(f->items[i].server) : 0;
@@ -576,6 +724,11 @@ int fakes_listen(struct fakes *f, struct error *err)
             return error_prefix(err, "fake %s", fake->backend->name);
         log_info(fake->comp, "listening on %s:%d", f->host, httpd_port(fake->server));
     }
+    /* Tempo's gRPC front: the same fake (backend, faults, request log) on a port of its own. */
+    f->tempo_grpc = tempo_grpc_start(fakes_find(f, "tempo"), f->host, f->cfg.tempo_grpc_port, err);
+    if (!f->tempo_grpc)
+        return error_prefix(err, "fake tempo (gRPC)");
+    log_info("fake/tempo", "gRPC listening on %s:%d", f->host, tempo_grpc_port(f->tempo_grpc));
     f->control =
         httpd_start(f->host, f->cfg.control_port, CONTROL_MAX_BODY, control_handle, f, err);
     if (!f->control)
@@ -592,6 +745,7 @@ void fakes_free(struct fakes *f)
     for (size_t i = 0; i < f->count; i++)
         if (f->items[i].fault)
             fault_shutdown(f->items[i].fault);
+    tempo_grpc_stop(f->tempo_grpc);
     httpd_stop(f->control);
     for (size_t i = 0; i < f->count; i++)
         httpd_stop(f->items[i].server);
@@ -617,6 +771,8 @@ json_t *fakes_ready_json(const struct fakes *f)
         rc = json_object_set_new(ports, fake->backend->port_key,
                                  json_integer(fake->server ? httpd_port(fake->server) : 0));
     }
+    rc = rc ||
+         json_object_set_new(ports, "tempo_grpc", json_integer(tempo_grpc_port(f->tempo_grpc)));
     rc = rc || json_object_set_new(ports, "control",
                                    json_integer(f->control ? httpd_port(f->control) : 0));
     json_decref(ports);

@@ -34,6 +34,7 @@ struct fakes_config {
     int prometheus_port;
     int loki_port;
     int tempo_http_port;
+    int tempo_grpc_port; /* Tempo's gRPC front (tempo_grpc.h) */
     int control_port;
     bool loki_auth_enabled;
     bool prometheus_otlp_enabled;
@@ -75,7 +76,8 @@ struct fakes *fakes_new(const struct fakes_config *cfg, struct error *err);
 int fakes_listen(struct fakes *f, struct error *err);
 /* Releases stalled requests, stops every server, frees everything. NULL is accepted. */
 void fakes_free(struct fakes *f);
-/* `{"ready":true,"ports":{"prometheus":N,...,"control":N}}` after fakes_listen. Caller owns. */
+/* `{"ready":true,"ports":{"prometheus":N,...,"tempo_grpc":N,"control":N}}` after fakes_listen.
+ * Caller owns. */
 json_t *fakes_ready_json(const struct fakes *f);
 
 size_t fakes_count(const struct fakes *f);
@@ -84,7 +86,8 @@ struct fake *fakes_at(struct fakes *f, size_t i);
 struct fake *fakes_find(struct fakes *f, const char *name);
 /* "prometheus, loki, tempo": for error messages. Static storage inside `f`. */
 const char *fakes_known_names(const struct fakes *f);
-/* Port of a started backend (0 before fakes_listen); control port with name "control". */
+/* Port of a started backend (0 before fakes_listen); control port with name "control", Tempo's
+ * gRPC front with "tempo_grpc". */
 int fakes_port(const struct fakes *f, const char *name);
 
 const char *fake_name(const struct fake *fake);
@@ -131,5 +134,57 @@ void fakes_hex(const uint8_t *data, size_t len, char *out);
 /* Wall clock in nanoseconds / milliseconds since the epoch. */
 int64_t fakes_now_ns(void);
 int64_t fakes_now_ms(void);
+
+/* ---- accepted requests, kept compact until a view asks for them ---- */
+
+/* One accepted export request as an OTLP fake keeps it until reset. A fake must answer at
+ * ingest exactly as its backend would, but only the control API ever looks at the data, so it
+ * keeps the request small and builds views from it on demand: as the protobuf bytes it arrived
+ * as (a span is ~250 bytes on the wire, ~1.5 KB as a decoded tree, ~7 KB as jansson objects), or
+ * as the decoded tree when there are no bytes (a JSON request: its tree need not survive a
+ * protobuf round trip, e.g. an id of an odd length that payload_decode refuses). Beside it,
+ * `index_size` bytes that the backend fills with what it must know without decoding (Tempo:
+ * the span ids; Loki: the tenant).
+ *
+ * Immutable once the backend filled its index. Counted references let a view read it outside
+ * its fake's lock while a reset lets go of it. */
+struct fakes_kept;
+
+/* A kept copy of `payload`: a copy of `protobuf` (the `len` bytes `payload` was decoded from)
+ * when it is not NULL, else a deep copy of `payload`. `payload` stays the caller's. The index
+ * area is zeroed. One reference, the caller's. NULL on ENOMEM. */
+struct fakes_kept *fakes_kept_new(const struct payload *payload, const uint8_t *protobuf,
+                                  size_t len, size_t index_size);
+/* The backend's index area (aligned for any type; NULL when index_size was 0). Borrowed. */
+void *fakes_kept_index(struct fakes_kept *kept);
+/* The request as a tree, into *out: borrowed from `kept` or decoded anew; give it back with
+ * fakes_kept_close. Returns 0, or -ENOMEM / -EINVAL with `err` filled. */
+int fakes_kept_open(struct fakes_kept *kept, struct payload **out, struct error *err);
+/* Releases what fakes_kept_open gave (NULL is accepted). */
+void fakes_kept_close(struct fakes_kept *kept, struct payload *payload);
+/* Another reference to `kept`; returns `kept`. Thread-safe. */
+struct fakes_kept *fakes_kept_ref(struct fakes_kept *kept);
+/* Drops one reference; the last frees. NULL is accepted. Thread-safe. */
+void fakes_kept_unref(struct fakes_kept *kept);
+
+/* Kept requests in arrival order. Not thread-safe: the owning fake guards it with its lock. */
+struct fakes_kept_list {
+    struct fakes_kept **items;
+    size_t count, cap;
+};
+
+/* Appends `kept`, taking the caller's reference on success. Returns 0 or -ENOMEM. */
+int fakes_kept_list_append(struct fakes_kept_list *list, struct fakes_kept *kept);
+/* Copies the list into `out`, with a new reference on every item: a view takes one under the
+ * fake's lock and then works without it. Returns 0 or -ENOMEM (then `out` is empty). */
+int fakes_kept_list_snapshot(const struct fakes_kept_list *list, struct fakes_kept_list *out);
+/* Moves the items into `out`, leaving `list` empty: a reset detaches under the lock and lets
+ * go outside it. */
+void fakes_kept_list_detach(struct fakes_kept_list *list, struct fakes_kept_list *out);
+/* Drops every item's reference and frees the array. */
+void fakes_kept_list_clear(struct fakes_kept_list *list);
+/* A JSON array with the OTLP JSON of every item, in order (the views' `?view=otlp`). Caller
+ * owns; NULL on ENOMEM. */
+json_t *fakes_kept_list_otlp_json(const struct fakes_kept_list *list);
 
 #endif

@@ -5,6 +5,8 @@
  * Tempo and Prometheus 5xx, slow or hung servers, dropped connections) so that scenarios can see
  * the collector's retry and queue behaviour (pipeline.md §6 and §11 item 5). How each status is
  * worded is the backend's business (the `refuse` function of its descriptor), not this file's.
+ * gRPC terms (grpc_status, message, retry_info_delay) are parsed here and completed from the HTTP
+ * terms and back (derive_terms), so that each front of a backend reads only its own fields.
  *
  * Stalls wait on a condition variable for a "release generation" to move past the one they saw
  * when the fault fired, so a release frees exactly the requests stalled before it, and requests
@@ -18,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "grpcd.h"
+#include "options.h"
 
 struct fault {
     pthread_mutex_t mutex;
@@ -34,8 +39,9 @@ struct fault {
 
 /* ---- parsing ---- */
 
-static const char *const known_fields[] = {"status",     "retry_after", "body",  "times",
-                                           "latency_ms", "stall",       "reset", NULL};
+static const char *const known_fields[] = {
+    "status",  "retry_after",      "body", "times", "latency_ms", "stall", "reset", "grpc_status",
+    "message", "retry_info_delay", NULL};
 
 static bool is_known_field(const char *key)
 {
@@ -108,6 +114,121 @@ static int get_retry_after(json_t *root, char *out, struct error *err)
     return 0;
 }
 
+int fault_http_status_for_grpc(int grpc_code)
+{
+    switch (grpc_code) {
+    case GRPC_CODE_OK: return 200;
+    case GRPC_CODE_CANCELLED:
+    case GRPC_CODE_DEADLINE_EXCEEDED:
+    case GRPC_CODE_ABORTED:
+    case GRPC_CODE_OUT_OF_RANGE:
+    case GRPC_CODE_UNAVAILABLE:
+    case GRPC_CODE_DATA_LOSS: return 503;
+    case GRPC_CODE_RESOURCE_EXHAUSTED: return 429;
+    case GRPC_CODE_INVALID_ARGUMENT: return 400;
+    case GRPC_CODE_UNAUTHENTICATED: return 401;
+    case GRPC_CODE_PERMISSION_DENIED: return 403;
+    case GRPC_CODE_UNIMPLEMENTED: return 404;
+    default: return 500;
+    }
+}
+
+int fault_grpc_code_for_http(int status)
+{
+    if (status >= 200 && status < 300)
+        return GRPC_CODE_OK;
+    switch (status) {
+    case 400: return GRPC_CODE_INVALID_ARGUMENT;
+    case 401: return GRPC_CODE_UNAUTHENTICATED;
+    case 403: return GRPC_CODE_PERMISSION_DENIED;
+    case 404: return GRPC_CODE_UNIMPLEMENTED;
+    case 429: return GRPC_CODE_RESOURCE_EXHAUSTED;
+    case 502:
+    case 503:
+    case 504: return GRPC_CODE_UNAVAILABLE;
+    default: return GRPC_CODE_UNKNOWN;
+    }
+}
+
+/* "UNAVAILABLE" (the protocol's name, as grpc_code_name spells it) or its number. */
+static int get_grpc_code(json_t *root, struct fault_spec *out, struct error *err)
+{
+    json_t *v = json_object_get(root, "grpc_status");
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_integer(v) && json_integer_value(v) >= GRPC_CODE_OK &&
+        json_integer_value(v) <= GRPC_CODE_UNAUTHENTICATED) {
+        out->grpc_code = (int)json_integer_value(v);
+        out->has_grpc_code = true;
+        return 0;
+    }
+    for (int code = GRPC_CODE_OK; json_is_string(v) && code <= GRPC_CODE_UNAUTHENTICATED; code++) {
+        if (strcmp(json_string_value(v), grpc_code_name(code)) == 0) {
+            out->grpc_code = code;
+            out->has_grpc_code = true;
+            return 0;
+        }
+    }
+    return error_set(err, -EINVAL, ERROR_PERMANENT,
+                     "field \"grpc_status\" must be a gRPC code name such as \"UNAVAILABLE\" or "
+                     "\"RESOURCE_EXHAUSTED\", or its number (0 to 16)");
+}
+
+/* A gRPC status message goes into the grpc-message header (percent-encoded by gRPC): bounded so
+ * that it fits the server's status buffer. */
+static int get_message(json_t *root, struct fault_spec *out, struct error *err)
+{
+    json_t *v = json_object_get(root, "message");
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return error_set(err, -EINVAL, ERROR_PERMANENT, "field \"message\" must be a string");
+    if (json_string_length(v) > FAULT_MESSAGE_MAX)
+        return error_set(err, -EINVAL, ERROR_PERMANENT,
+                         "field \"message\" must have at most %d bytes", FAULT_MESSAGE_MAX);
+    out->message = strdup(json_string_value(v));
+    if (!out->message)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    return 0;
+}
+
+/* A Go-style duration ("1s", "250ms"), as RetryInfo's retry_delay is written in configs. */
+static int get_retry_info_delay(json_t *root, struct fault_spec *out, struct error *err)
+{
+    json_t *v = json_object_get(root, "retry_info_delay");
+    if (!v || json_is_null(v))
+        return 0;
+    int64_t ns;
+    if (!json_is_string(v) || json_string_length(v) >= FAULT_DELAY_TEXT_MAX ||
+        options_parse_duration(json_string_value(v), &ns) < 0 || ns < 0)
+        return error_set(err, -EINVAL, ERROR_PERMANENT,
+                         "field \"retry_info_delay\" must be a duration such as \"1s\" or "
+                         "\"500ms\"");
+    out->has_retry_info = true;
+    out->retry_info_delay_ns = ns;
+    snprintf(out->retry_info_delay, sizeof(out->retry_info_delay), "%s", json_string_value(v));
+    return 0;
+}
+
+/* Fills the terms of the transport the author did not write (fault.h): each front then reads
+ * only its own fields. */
+static int derive_terms(struct fault_spec *out, struct error *err)
+{
+    if (out->has_grpc_code && !out->status) {
+        out->status = fault_http_status_for_grpc(out->grpc_code);
+        out->http_derived = true;
+        if (out->message && !out->body && !(out->body = strdup(out->message)))
+            return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    } else if (out->status && !out->has_grpc_code) {
+        out->grpc_code = fault_grpc_code_for_http(out->status);
+        out->has_grpc_code = true;
+        out->grpc_derived = true;
+        if (out->body && !out->message && !(out->message = strndup(out->body, FAULT_MESSAGE_MAX)))
+            return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    }
+    return 0;
+}
+
 int fault_spec_parse(const char *text, size_t len, struct fault_spec *out, struct error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -128,7 +249,7 @@ int fault_spec_parse(const char *text, size_t len, struct fault_spec *out, struc
         if (!is_known_field(key)) {
             rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                            "unknown field \"%s\"; known: status, retry_after, body, times, "
-                           "latency_ms, stall, reset",
+                           "latency_ms, stall, reset, grpc_status, message, retry_info_delay",
                            key);
             goto fail;
         }
@@ -149,7 +270,9 @@ int fault_spec_parse(const char *text, size_t len, struct fault_spec *out, struc
         out->latency_ms = n;
     if ((rc = get_bool(root, "stall", &out->stall, err)) < 0 ||
         (rc = get_bool(root, "reset", &out->reset, err)) < 0 ||
-        (rc = get_retry_after(root, out->retry_after, err)) < 0)
+        (rc = get_retry_after(root, out->retry_after, err)) < 0 ||
+        (rc = get_grpc_code(root, out, err)) < 0 || (rc = get_message(root, out, err)) < 0 ||
+        (rc = get_retry_info_delay(root, out, err)) < 0)
         goto fail;
     json_t *body = json_object_get(root, "body");
     if (body && !json_is_null(body)) {
@@ -170,10 +293,17 @@ int fault_spec_parse(const char *text, size_t len, struct fault_spec *out, struc
     }
     /* Rules across fields: say what is wrong rather than install a fault that cannot do what
      * its author meant. */
-    if (out->reset && out->status) {
+    if (out->reset && (out->status || out->has_grpc_code)) {
         rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                        "\"reset\" drops the connection without answering: it cannot be combined "
-                       "with \"status\"");
+                       "with \"%s\"",
+                       out->status ? "status" : "grpc_status");
+        goto fail;
+    }
+    if (!out->has_grpc_code && !out->status && (out->message || out->has_retry_info)) {
+        rc = error_set(err, -EINVAL, ERROR_PERMANENT,
+                       "\"message\" and \"retry_info_delay\" need a \"grpc_status\" (or a "
+                       "\"status\") to answer with");
         goto fail;
     }
     if (!out->status && (out->body || out->retry_after[0])) {
@@ -181,9 +311,18 @@ int fault_spec_parse(const char *text, size_t len, struct fault_spec *out, struc
                        "\"body\" and \"retry_after\" need a \"status\" to answer with");
         goto fail;
     }
-    if (!out->status && !out->reset && !out->stall && out->latency_ms == 0) {
+    if (!out->status && !out->has_grpc_code && !out->reset && !out->stall && out->latency_ms == 0) {
         rc = error_set(err, -EINVAL, ERROR_PERMANENT,
-                       "a fault needs at least one of status, latency_ms, stall, reset");
+                       "a fault needs at least one of status, grpc_status, latency_ms, stall, "
+                       "reset");
+        goto fail;
+    }
+    if ((rc = derive_terms(out, err)) < 0)
+        goto fail;
+    if (out->has_retry_info && out->grpc_code == GRPC_CODE_OK) {
+        rc = error_set(err, -EINVAL, ERROR_PERMANENT,
+                       "\"retry_info_delay\" goes into the details of an error status: it "
+                       "cannot be combined with grpc_status OK (or a 2xx status)");
         goto fail;
     }
     json_decref(root);
@@ -199,6 +338,7 @@ void fault_spec_clear(struct fault_spec *spec)
     if (!spec)
         return;
     free(spec->body);
+    free(spec->message);
     memset(spec, 0, sizeof(*spec));
 }
 
@@ -208,12 +348,18 @@ json_t *fault_spec_json(const struct fault_spec *spec)
     if (!o)
         return NULL;
     int rc = 0;
-    if (spec->status)
+    if (spec->status && !spec->http_derived)
         rc |= json_object_set_new(o, "status", json_integer(spec->status));
     if (spec->retry_after[0])
         rc |= json_object_set_new(o, "retry_after", json_string(spec->retry_after));
-    if (spec->body)
+    if (spec->body && !spec->http_derived)
         rc |= json_object_set_new(o, "body", json_string(spec->body));
+    if (spec->has_grpc_code && !spec->grpc_derived)
+        rc |= json_object_set_new(o, "grpc_status", json_string(grpc_code_name(spec->grpc_code)));
+    if (spec->message && !spec->grpc_derived)
+        rc |= json_object_set_new(o, "message", json_string(spec->message));
+    if (spec->has_retry_info)
+        rc |= json_object_set_new(o, "retry_info_delay", json_string(spec->retry_info_delay));
     if (spec->times)
         rc |= json_object_set_new(o, "times", json_integer(spec->times));
     if (spec->latency_ms)
@@ -307,6 +453,7 @@ bool fault_take(struct fault *f, struct fault_action *out)
     }
     out->spec = f->spec;
     out->spec.body = NULL;
+    out->spec.message = NULL;
     out->release_generation = f->release_generation;
     f->fired++;
     if (f->spec.times > 0 && --f->remaining <= 0)
@@ -316,6 +463,8 @@ bool fault_take(struct fault *f, struct fault_action *out)
      * at most FAULT_BODY_MAX bytes. */
     if (body)
         out->spec.body = strdup(body);
+    if (f->spec.message)
+        out->spec.message = strdup(f->spec.message);
     pthread_mutex_unlock(&f->mutex);
     return true;
 }

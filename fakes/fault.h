@@ -11,6 +11,17 @@
  * error format with `body` as the message and `Retry-After` when given. A fault with neither
  * status nor reset only delays: the backend then handles the request as usual.
  *
+ * The gRPC form (a backend with a gRPC front, the fake Tempo):
+ *   {"grpc_status":"RESOURCE_EXHAUSTED","message":"RATE_LIMITED: ...","retry_info_delay":"1s"}
+ * `grpc_status` is a code name (or its number), `message` the status message, and
+ * `retry_info_delay` adds a google.rpc.RetryInfo with that delay to the status details (the only
+ * way a collector retries ResourceExhausted, pipeline.md §6); `reset` cancels the stream
+ * (RST_STREAM). A fault is about the backend, not one transport, so it fires on either front and
+ * each answers in its own terms: a fault given only in HTTP terms answers gRPC with the code the
+ * collector maps that status to (503 -> UNAVAILABLE, 429 -> RESOURCE_EXHAUSTED, 400 ->
+ * INVALID_ARGUMENT), and one given only in gRPC terms answers HTTP with the status the OTLP
+ * receiver maps that code to (receivers.md §1). Derived values are not shown by the fault's view.
+ *
  * The injector counts how many times the fault has fired, for `GET /v1/faults/{fake}`.
  * Thread-safe: one mutex, held briefly; waiting (latency, stall) happens on a condition variable
  * with the mutex released.
@@ -29,6 +40,9 @@
 #define FAULT_BODY_MAX (1024 * 1024)
 #define FAULT_LATENCY_MAX_MS 600000L
 
+#define FAULT_MESSAGE_MAX 480 /* a gRPC status message travels in a header (grpc-message) */
+#define FAULT_DELAY_TEXT_MAX 32
+
 struct fault_spec {
     int status;                              /* 0 = none; else 200..599 */
     char retry_after[FAULT_RETRY_AFTER_MAX]; /* "" = no Retry-After header */
@@ -37,7 +51,22 @@ struct fault_spec {
     long latency_ms; /* 0..FAULT_LATENCY_MAX_MS */
     bool stall;
     bool reset;
+    /* gRPC terms (see above). has_grpc_code: a gRPC front answers grpc_code (0..16). */
+    bool has_grpc_code;
+    int grpc_code;
+    char *message;               /* malloc'd status message, NULL = the backend's usual text */
+    bool has_retry_info;         /* add RetryInfo{retry_delay} to the status details */
+    int64_t retry_info_delay_ns; /* >= 0 */
+    char retry_info_delay[FAULT_DELAY_TEXT_MAX]; /* as written, for the view */
+    bool http_derived; /* status and body were derived from the gRPC terms */
+    bool grpc_derived; /* grpc_code and message were derived from the HTTP terms */
 };
+
+/* The collector's mappings between the two terms (receivers.md §1 "Error mapping"): the HTTP
+ * status its OTLP receiver answers for a gRPC code, and the gRPC code an OTLP/HTTP error status
+ * stands for (NewStatusFromMsgAndHTTPCode). */
+int fault_http_status_for_grpc(int grpc_code);
+int fault_grpc_code_for_http(int status);
 
 /* Parses the JSON text of a fault. Unknown fields, wrong types, values out of range and faults
  * that do nothing are errors (-EINVAL, message names the field). On success the caller owns

@@ -18,6 +18,11 @@
  * body size (413) -> Content-Type -> decode (400) -> translate -> validate -> store -> 204 or
  * 400 / 422.
  *
+ * Storage: ingest translates and validates every entry as Loki does, since that decides the
+ * answer, but keeps only the request as it came (its protobuf bytes, fakes_kept) with its tenant
+ * and clock. A view replays the push of every kept request, which gives exactly the entries
+ * ingest stored. Keeping the translated entries instead cost ~3 KB per entry.
+ *
  * An OTLP request without any log record: otlp.go returns an empty push request for it
  * (`ld.LogRecordCount() == 0`), and PushWithResolver refuses a push without streams with 422
  * `error at least one valid stream is required for ingestion` before any validation. So such a
@@ -64,21 +69,20 @@
 #define MISSING_STREAMS "error at least one valid stream is required for ingestion"
 #define TENANT_ID_MAX 150
 
-struct tenant {
-    char *name;
-    struct loki_stream *streams; /* sorted by key */
-    size_t count, cap;
+/* What a kept push request needs beside its bytes to be pushed again for a view: the push is a
+ * function of the request, the tenant and the clock (records without a timestamp get `now`,
+ * validation compares with it), so replaying it gives exactly what was stored. */
+struct push_index {
+    int64_t now_ns;
+    char tenant[TENANT_ID_MAX + 1];
 };
 
 struct loki {
     pthread_mutex_t mutex;
     bool auth_enabled;
     int64_t (*now_ns)(void);
-    struct tenant *tenants; /* sorted by name */
-    size_t count, cap;
+    struct fakes_kept_list kept; /* requests with stored entries, in arrival order */
     size_t stored_entries;
-    struct payload **payloads; /* requests with stored entries, for view=otlp */
-    size_t npayloads, payloads_cap;
 };
 
 /* ---- lifecycle ---- */
@@ -94,60 +98,23 @@ struct loki *loki_new(const struct loki_options *opts)
     return loki;
 }
 
-/* Detaches everything stored (under the caller's lock) into `t`/`p` for freeing outside it. */
-struct detached {
-    struct tenant *tenants;
-    size_t count;
-    struct payload **payloads;
-    size_t npayloads;
-};
-
-static void detach_locked(struct loki *loki, struct detached *d)
-{
-    d->tenants = loki->tenants;
-    d->count = loki->count;
-    d->payloads = loki->payloads;
-    d->npayloads = loki->npayloads;
-    loki->tenants = NULL;
-    loki->count = loki->cap = 0;
-    loki->payloads = NULL;
-    loki->npayloads = loki->payloads_cap = 0;
-    loki->stored_entries = 0;
-}
-
-static void free_detached(struct detached *d)
-{
-    for (size_t i = 0; i < d->count; i++) {
-        struct tenant *t = &d->tenants[i];
-        for (size_t j = 0; j < t->count; j++)
-            loki_stream_clear(&t->streams[j]);
-        free(t->streams);
-        free(t->name);
-    }
-    free(d->tenants);
-    for (size_t i = 0; i < d->npayloads; i++)
-        payload_free(d->payloads[i]);
-    free(d->payloads);
-}
-
 void loki_free(struct loki *loki)
 {
     if (!loki)
         return;
-    struct detached d;
-    detach_locked(loki, &d);
-    free_detached(&d);
+    fakes_kept_list_clear(&loki->kept);
     pthread_mutex_destroy(&loki->mutex);
     free(loki);
 }
 
 void loki_reset(struct loki *loki)
 {
-    struct detached d;
+    struct fakes_kept_list old;
     pthread_mutex_lock(&loki->mutex);
-    detach_locked(loki, &d);
+    fakes_kept_list_detach(&loki->kept, &old);
+    loki->stored_entries = 0;
     pthread_mutex_unlock(&loki->mutex);
-    free_detached(&d);
+    fakes_kept_list_clear(&old);
 }
 
 size_t loki_stored_entries(struct loki *loki)
@@ -231,12 +198,29 @@ static int resolve_tenant(const char *org_id, char *out, size_t out_size, struct
 
 /* ---- decoding ---- */
 
+/* A decoded push request: its tree and, for a protobuf body, the bytes it was decoded from
+ * (the request's own, or `plain` when it was compressed). */
+struct decoded {
+    struct payload *payload;
+    const uint8_t *protobuf; /* NULL for a JSON body */
+    size_t len;
+    uint8_t *plain; /* the decompressed body, or NULL */
+};
+
+static void decoded_clear(struct decoded *d)
+{
+    payload_free(d->payload);
+    free(d->plain);
+    memset(d, 0, sizeof(*d));
+}
+
 /* Decompresses and decodes the body. On failure fills `resp` with Loki's answer and returns a
- * negative code. The caller owns *out. */
-static int decode_request(const struct loki_push_request *req, struct payload **out,
+ * negative code (then `out` holds nothing). The caller clears `out` with decoded_clear. */
+static int decode_request(const struct loki_push_request *req, struct decoded *out,
                           struct http_response *resp)
 {
     struct error err = {0};
+    memset(out, 0, sizeof(*out));
     const char *encoding = req->content_encoding ? req->content_encoding : "";
     enum compression compression = COMPRESSION_NONE;
     if (strcmp(encoding, "gzip") == 0) {
@@ -259,12 +243,11 @@ static int decode_request(const struct loki_push_request *req, struct payload **
         otlp_error(resp, 413, message);
         return -EFBIG;
     }
-    uint8_t *plain = NULL;
     size_t plain_len = req->body_len;
     const uint8_t *data = req->body;
     if (compression != COMPRESSION_NONE) {
         int rc = decompress_buffer(compression, req->body, req->body_len, LOKI_MAX_RECV_MSG_SIZE,
-                                   &plain, &plain_len, &err);
+                                   &out->plain, &plain_len, &err);
         if (rc == -EFBIG) {
             char message[256];
             /* Loki reads through a LimitReader of limit + 1 bytes, so that is what it saw. */
@@ -278,26 +261,29 @@ static int decode_request(const struct loki_push_request *req, struct payload **
                        err.message[0] ? err.message : "cannot decompress the request body");
             return rc;
         }
-        data = plain;
+        data = out->plain;
     }
     /* The content type must match exactly: no parameters, no other case (extractLogs). */
     const char *ct = req->content_type ? req->content_type : "";
     int rc;
     if (strcmp(ct, "application/x-protobuf") == 0) {
-        rc = payload_decode(SIGNAL_LOGS, data, plain_len, out, &err);
+        rc = payload_decode(SIGNAL_LOGS, data, plain_len, &out->payload, &err);
+        out->protobuf = data;
+        out->len = plain_len;
     } else if (strcmp(ct, "application/json") == 0) {
-        rc = otlp_json_decode_payload(SIGNAL_LOGS, (const char *)data, plain_len, out, &err);
+        rc = otlp_json_decode_payload(SIGNAL_LOGS, (const char *)data, plain_len, &out->payload,
+                                      &err);
     } else {
         char message[512];
         snprintf(message, sizeof(message), "content type: %.300s is not supported", ct);
         otlp_error(resp, 400, message);
-        free(plain);
+        decoded_clear(out);
         return -EINVAL;
     }
-    free(plain);
     if (rc < 0) {
         otlp_error(resp, rc == -ENOMEM ? 500 : 400,
                    err.message[0] ? err.message : "cannot decode the request body");
+        decoded_clear(out);
         return rc;
     }
     return 0;
@@ -478,7 +464,7 @@ static bool validate_entry(const struct loki_stream *s, const struct loki_entry 
 
 /* The distributor strips invalid UTF-8 and U+FFFD from structured metadata values (it checks
  * for utf8.RuneError, then maps those runes away). In place. */
-static void sanitize_metadata_value(char *value)
+static void sanitize_in_place(char *value)
 {
     unsigned char *r = (unsigned char *)value, *w = r;
     while (*r) {
@@ -514,169 +500,83 @@ static void sanitize_metadata_value(char *value)
     *w = '\0';
 }
 
-/* Validates every stream of `push` in place: refused streams and dropped entries are removed.
- * Returns the number of entries left. */
-static size_t validate_push(struct loki_push *push, int64_t now, struct grouped_errors *errors)
+/* The value a kept entry stores: `value` itself when it is ASCII (nothing to strip), else a
+ * sanitized copy in the push's memory, since entries of a push share their resource's and
+ * scope's values and each was checked against the limits as it came. NULL on ENOMEM. */
+static char *sanitized_metadata_value(struct loki_push *push, char *value)
 {
-    size_t kept_total = 0;
+    const unsigned char *p = (const unsigned char *)value;
+    while (*p && *p < 0x80)
+        p++;
+    if (!*p)
+        return value;
+    char *copy = loki_push_strdup(push, value);
+    if (copy)
+        sanitize_in_place(copy);
+    return copy;
+}
+
+/* Validates every stream of `push` in place: refused streams and dropped entries are removed
+ * (their memory is the push's). Returns 0 with the number of entries left in *kept_total, or
+ * -ENOMEM. */
+static int validate_push(struct loki_push *push, int64_t now, struct grouped_errors *errors,
+                         size_t *kept_total)
+{
+    *kept_total = 0;
     for (size_t i = 0; i < push->count; i++) {
         struct loki_stream *s = &push->streams[i];
         if (s->count == 0)
             continue; /* Loki skips a stream without entries before any check */
         if (!validate_labels(s, errors)) {
-            for (size_t j = 0; j < s->count; j++)
-                loki_entry_clear(&s->entries[j]);
             s->count = 0;
             continue;
         }
         size_t kept = 0;
         for (size_t j = 0; j < s->count; j++) {
-            if (!validate_entry(s, &s->entries[j], now, errors)) {
-                loki_entry_clear(&s->entries[j]);
+            struct loki_entry *e = &s->entries[j];
+            if (!validate_entry(s, e, now, errors))
                 continue;
+            for (size_t k = 0; k < e->metadata.count; k++) {
+                char *value = sanitized_metadata_value(push, e->metadata.items[k].value);
+                if (!value)
+                    return -ENOMEM;
+                e->metadata.items[k].value = value;
             }
-            for (size_t k = 0; k < s->entries[j].metadata.count; k++)
-                sanitize_metadata_value(s->entries[j].metadata.items[k].value);
-            s->entries[kept++] = s->entries[j];
+            s->entries[kept++] = *e;
         }
         s->count = kept;
-        kept_total += kept;
+        *kept_total += kept;
     }
-    return kept_total;
+    return 0;
 }
 
 /* ---- storage ---- */
 
-static struct tenant *tenant_for_locked(struct loki *loki, const char *name)
+/* Keeps the request with what replaying its push needs, and counts its entries as stored. All
+ * or nothing: on -ENOSPC (the fake is full) or -ENOMEM the store is as it was. */
+static int store(struct loki *loki, const char *tenant, const struct decoded *d, int64_t now,
+                 size_t entries)
 {
-    size_t at = 0;
-    for (; at < loki->count; at++) {
-        int c = strcmp(loki->tenants[at].name, name);
-        if (c == 0)
-            return &loki->tenants[at];
-        if (c > 0)
-            break;
+    /* Made outside the lock: it copies the request. */
+    struct fakes_kept *kept =
+        fakes_kept_new(d->payload, d->protobuf, d->len, sizeof(struct push_index));
+    if (kept) {
+        struct push_index *index = fakes_kept_index(kept);
+        index->now_ns = now;
+        snprintf(index->tenant, sizeof(index->tenant), "%s", tenant);
     }
-    if (loki->count == loki->cap) {
-        size_t cap = loki->cap ? loki->cap * 2 : 2;
-        struct tenant *grown = realloc(loki->tenants, cap * sizeof(*grown));
-        if (!grown)
-            return NULL;
-        loki->tenants = grown;
-        loki->cap = cap;
-    }
-    char *copy = strdup(name);
-    if (!copy)
-        return NULL;
-    memmove(loki->tenants + at + 1, loki->tenants + at,
-            (loki->count - at) * sizeof(*loki->tenants));
-    loki->tenants[at] = (struct tenant){.name = copy};
-    loki->count++;
-    return &loki->tenants[at];
-}
-
-/* The tenant's stream with `key`, created empty (labels copied from `from`) when new. */
-static struct loki_stream *stored_stream_locked(struct tenant *t, const struct loki_stream *from)
-{
-    size_t lo = 0, hi = t->count;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(t->streams[mid].key, from->key);
-        if (c == 0)
-            return &t->streams[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 8;
-        struct loki_stream *grown = realloc(t->streams, cap * sizeof(*grown));
-        if (!grown)
-            return NULL;
-        t->streams = grown;
-        t->cap = cap;
-    }
-    struct loki_stream s = {0};
-    s.key = strdup(from->key);
-    int rc = s.key ? 0 : -ENOMEM;
-    for (size_t i = 0; i < from->labels.count && !rc; i++)
-        rc = loki_labels_append(&s.labels, from->labels.items[i].name, from->labels.items[i].value);
-    if (rc) {
-        loki_stream_clear(&s);
-        return NULL;
-    }
-    memmove(t->streams + lo + 1, t->streams + lo, (t->count - lo) * sizeof(*t->streams));
-    t->streams[lo] = s;
-    t->count++;
-    return &t->streams[lo];
-}
-
-static int reserve_entries(struct loki_stream *s, size_t more)
-{
-    if (s->count + more <= s->cap)
-        return 0;
-    size_t cap = s->cap ? s->cap : 8;
-    while (cap < s->count + more)
-        cap *= 2;
-    struct loki_entry *grown = realloc(s->entries, cap * sizeof(*grown));
-    if (!grown)
-        return -ENOMEM;
-    s->entries = grown;
-    s->cap = cap;
-    return 0;
-}
-
-/* Moves the validated entries of `push` into the tenant's store and takes `payload` for the OTLP
- * view. Entries move all or nothing: on -ENOMEM / -ENOSPC no entry was stored (an empty stream
- * may have been created) and `payload` stays the caller's. */
-static int store(struct loki *loki, const char *tenant_name, struct loki_push *push, size_t entries,
-                 struct payload *payload)
-{
     int rc = 0;
     pthread_mutex_lock(&loki->mutex);
-    if (loki->stored_entries + entries > LOKI_MAX_STORED_ENTRIES) {
+    if (loki->stored_entries + entries > LOKI_MAX_STORED_ENTRIES)
         rc = -ENOSPC;
-        goto out;
-    }
-    if (loki->npayloads == loki->payloads_cap) {
-        size_t cap = loki->payloads_cap ? loki->payloads_cap * 2 : 16;
-        struct payload **grown = realloc(loki->payloads, cap * sizeof(*grown));
-        if (!grown) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        loki->payloads = grown;
-        loki->payloads_cap = cap;
-    }
-    struct tenant *t = tenant_for_locked(loki, tenant_name);
-    if (!t) {
+    else if (!kept || fakes_kept_list_append(&loki->kept, kept) < 0)
         rc = -ENOMEM;
-        goto out;
+    if (rc == 0) {
+        loki->stored_entries += entries;
+        kept = NULL;
     }
-    /* First reserve everywhere, so that moving cannot fail half-way. */
-    for (size_t i = 0; i < push->count; i++) {
-        if (push->streams[i].count == 0)
-            continue;
-        struct loki_stream *s = stored_stream_locked(t, &push->streams[i]);
-        if (!s || reserve_entries(s, push->streams[i].count) < 0) {
-            rc = -ENOMEM;
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < push->count; i++) {
-        struct loki_stream *from = &push->streams[i];
-        if (from->count == 0)
-            continue;
-        struct loki_stream *s = stored_stream_locked(t, from);
-        memcpy(s->entries + s->count, from->entries, from->count * sizeof(*from->entries));
-        s->count += from->count;
-        from->count = 0; /* the entries moved */
-    }
-    loki->stored_entries += entries;
-    loki->payloads[loki->npayloads++] = payload;
-out:
     pthread_mutex_unlock(&loki->mutex);
+    fakes_kept_unref(kept);
     return rc;
 }
 
@@ -706,14 +606,14 @@ void loki_push(struct loki *loki, const struct loki_push_request *req, struct ht
             return;
         }
     }
-    struct payload *payload = NULL;
-    if (decode_request(req, &payload, resp) < 0)
+    struct decoded decoded;
+    if (decode_request(req, &decoded, resp) < 0)
         return;
 
     struct loki_push push;
     int64_t now = loki->now_ns();
-    if (loki_otlp_translate(payload->logs, now, &push) < 0) {
-        payload_free(payload);
+    if (loki_otlp_translate(decoded.payload->logs, now, &push) < 0) {
+        decoded_clear(&decoded);
         otlp_error(resp, 500, "out of memory");
         return;
     }
@@ -722,16 +622,19 @@ void loki_push(struct loki *loki, const struct loki_push_request *req, struct ht
     if (push.count == 0) {
         /* Also a request without log records: otlp.go turns it into an empty push request. */
         loki_push_clear(&push);
-        payload_free(payload);
+        decoded_clear(&decoded);
         otlp_error(resp, 422, MISSING_STREAMS);
         return;
     }
     struct grouped_errors errors = {0};
-    size_t kept = validate_push(&push, now, &errors);
+    size_t kept = 0;
+    if (validate_push(&push, now, &errors, &kept) < 0) {
+        otlp_error(resp, 500, "out of memory");
+        goto out;
+    }
     if (kept > 0) {
-        int rc = store(loki, tenant, &push, kept, payload);
+        int rc = store(loki, tenant, &decoded, now, kept);
         if (rc == 0) {
-            payload = NULL;
             *items_out = kept;
         } else {
             char message[256];
@@ -754,7 +657,7 @@ void loki_push(struct loki *loki, const struct loki_push_request *req, struct ht
 out:
     grouped_clear(&errors);
     loki_push_clear(&push);
-    payload_free(payload);
+    decoded_clear(&decoded);
 }
 
 static void request_parts(const struct http_request *req, struct loki_push_request *out)
@@ -788,10 +691,10 @@ static void count_lines(struct loki *loki, const struct loki_push_request *req, 
 {
     *lines = *bytes = 0;
     struct http_response scratch = {0};
-    struct payload *payload = NULL;
-    if (decode_request(req, &payload, &scratch) == 0) {
+    struct decoded decoded;
+    if (decode_request(req, &decoded, &scratch) == 0) {
         struct loki_push push;
-        if (loki_otlp_translate(payload->logs, loki->now_ns(), &push) == 0) {
+        if (loki_otlp_translate(decoded.payload->logs, loki->now_ns(), &push) == 0) {
             for (size_t i = 0; i < push.count; i++)
                 for (size_t j = 0; j < push.streams[i].count; j++) {
                     (*lines)++;
@@ -799,7 +702,7 @@ static void count_lines(struct loki *loki, const struct loki_push_request *req, 
                 }
             loki_push_clear(&push);
         }
-        payload_free(payload);
+        decoded_clear(&decoded);
     }
     free(scratch.body);
 }
@@ -878,47 +781,165 @@ static json_t *entry_json(const struct loki_entry *e)
     return o;
 }
 
-static json_t *stream_json(const struct loki_stream *s)
+/* The view is built from the kept requests on each call, outside the fake's lock: their pushes
+ * are replayed (translated and validated again with their own clock and tenant), which gives
+ * the entries ingest stored, and every entry goes to its stream in arrival order. */
+
+struct view_stream {
+    char *key;
+    json_t *labels;
+    json_t *entries; /* arrival order */
+};
+
+struct view_tenant {
+    char *name;
+    struct view_stream *streams; /* sorted by key */
+    size_t count, cap;
+};
+
+struct view {
+    struct view_tenant *tenants; /* sorted by name */
+    size_t count, cap;
+};
+
+static void view_clear(struct view *v)
 {
-    json_t *o = json_object();
-    json_t *entries = json_array();
-    if (!o || !entries || json_object_set_new(o, "labels", labels_object(&s->labels)) ||
-        json_object_set(o, "entries", entries))
-        goto fail;
-    for (size_t i = 0; i < s->count; i++)
-        if (json_array_append_new(entries, entry_json(&s->entries[i])))
-            goto fail;
-    json_decref(entries);
-    return o;
-fail:
-    json_decref(entries);
-    json_decref(o);
-    return NULL;
+    for (size_t i = 0; i < v->count; i++) {
+        struct view_tenant *t = &v->tenants[i];
+        for (size_t j = 0; j < t->count; j++) {
+            free(t->streams[j].key);
+            json_decref(t->streams[j].labels);
+            json_decref(t->streams[j].entries);
+        }
+        free(t->streams);
+        free(t->name);
+    }
+    free(v->tenants);
+    memset(v, 0, sizeof(*v));
 }
 
-json_t *loki_view(struct loki *loki)
+/* Makes room for one more item in a sorted array and opens a gap at `at`. Returns 0 or
+ * -ENOMEM. */
+static int insert_gap(void **items, size_t *count, size_t *cap, size_t item_size, size_t at)
+{
+    if (*count == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 8;
+        void *grown = realloc(*items, grown_cap * item_size);
+        if (!grown)
+            return -ENOMEM;
+        *items = grown;
+        *cap = grown_cap;
+    }
+    char *base = *items;
+    memmove(base + (at + 1) * item_size, base + at * item_size, (*count - at) * item_size);
+    (*count)++;
+    return 0;
+}
+
+static struct view_tenant *view_tenant_for(struct view *v, const char *name)
+{
+    size_t lo = 0, hi = v->count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(v->tenants[mid].name, name);
+        if (c == 0)
+            return &v->tenants[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    char *copy = strdup(name);
+    if (!copy || insert_gap((void **)&v->tenants, &v->count, &v->cap, sizeof(*v->tenants), lo)) {
+        free(copy);
+        return NULL;
+    }
+    v->tenants[lo] = (struct view_tenant){.name = copy};
+    return &v->tenants[lo];
+}
+
+/* The tenant's stream with the key of `from`, created (labels from `from`) when new. */
+static struct view_stream *view_stream_for(struct view_tenant *t, const struct loki_stream *from)
+{
+    size_t lo = 0, hi = t->count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(t->streams[mid].key, from->key);
+        if (c == 0)
+            return &t->streams[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    struct view_stream s = {strdup(from->key), labels_object(&from->labels), json_array()};
+    if (!s.key || !s.labels || !s.entries ||
+        insert_gap((void **)&t->streams, &t->count, &t->cap, sizeof(*t->streams), lo)) {
+        free(s.key);
+        json_decref(s.labels);
+        json_decref(s.entries);
+        return NULL;
+    }
+    t->streams[lo] = s;
+    return &t->streams[lo];
+}
+
+/* Replays the push of one kept request into the view. Returns 0 or -ENOMEM. */
+static int view_add(struct view *v, struct fakes_kept *kept)
+{
+    const struct push_index *index = fakes_kept_index(kept);
+    struct payload *payload = NULL;
+    if (fakes_kept_open(kept, &payload, NULL) < 0)
+        return -ENOMEM;
+    struct loki_push push;
+    int rc = loki_otlp_translate(payload->logs, index->now_ns, &push);
+    fakes_kept_close(kept, payload);
+    if (rc < 0)
+        return rc;
+    struct grouped_errors ignored = {0};
+    size_t entries;
+    rc = validate_push(&push, index->now_ns, &ignored, &entries);
+    grouped_clear(&ignored);
+    struct view_tenant *t = rc ? NULL : view_tenant_for(v, index->tenant);
+    if (!t)
+        rc = -ENOMEM;
+    for (size_t i = 0; i < push.count && !rc; i++) {
+        const struct loki_stream *from = &push.streams[i];
+        if (from->count == 0)
+            continue; /* refused, or every entry dropped: never stored */
+        struct view_stream *s = view_stream_for(t, from);
+        rc = s ? 0 : -ENOMEM;
+        for (size_t j = 0; j < from->count && !rc; j++)
+            rc = json_array_append_new(s->entries, entry_json(&from->entries[j])) ? -ENOMEM : 0;
+    }
+    loki_push_clear(&push);
+    return rc;
+}
+
+static json_t *view_json(const struct view *v)
 {
     json_t *root = json_object();
     json_t *tenants = json_object();
     if (!root || !tenants || json_object_set(root, "tenants", tenants))
         goto fail;
-    pthread_mutex_lock(&loki->mutex);
-    for (size_t i = 0; i < loki->count; i++) {
-        const struct tenant *t = &loki->tenants[i];
+    for (size_t i = 0; i < v->count; i++) {
+        const struct view_tenant *t = &v->tenants[i];
         json_t *tenant = json_object();
         json_t *streams = json_array();
         int rc = !tenant || !streams || json_object_set(tenant, "streams", streams) ||
                  json_object_set(tenants, t->name, tenant);
-        for (size_t j = 0; !rc && j < t->count; j++)
-            rc = json_array_append_new(streams, stream_json(&t->streams[j]));
+        for (size_t j = 0; !rc && j < t->count; j++) {
+            json_t *stream = json_object();
+            rc = !stream || json_object_set(stream, "labels", t->streams[j].labels) ||
+                 json_object_set(stream, "entries", t->streams[j].entries) ||
+                 json_array_append(streams, stream);
+            json_decref(stream);
+        }
         json_decref(streams);
         json_decref(tenant);
-        if (rc) {
-            pthread_mutex_unlock(&loki->mutex);
+        if (rc)
             goto fail;
-        }
     }
-    pthread_mutex_unlock(&loki->mutex);
     json_decref(tenants);
     return root;
 fail:
@@ -927,19 +948,28 @@ fail:
     return NULL;
 }
 
+json_t *loki_view(struct loki *loki)
+{
+    struct fakes_kept_list kept;
+    pthread_mutex_lock(&loki->mutex);
+    int rc = fakes_kept_list_snapshot(&loki->kept, &kept);
+    pthread_mutex_unlock(&loki->mutex);
+    struct view v = {0};
+    for (size_t i = 0; i < kept.count && !rc; i++)
+        rc = view_add(&v, kept.items[i]);
+    json_t *root = rc ? NULL : view_json(&v);
+    view_clear(&v);
+    fakes_kept_list_clear(&kept);
+    return root;
+}
+
 json_t *loki_view_otlp(struct loki *loki)
 {
-    json_t *all = json_array();
-    if (!all)
-        return NULL;
+    struct fakes_kept_list kept;
     pthread_mutex_lock(&loki->mutex);
-    for (size_t i = 0; i < loki->npayloads; i++) {
-        if (json_array_append_new(all, otlp_json_encode(loki->payloads[i]->message))) {
-            pthread_mutex_unlock(&loki->mutex);
-            json_decref(all);
-            return NULL;
-        }
-    }
+    int rc = fakes_kept_list_snapshot(&loki->kept, &kept);
     pthread_mutex_unlock(&loki->mutex);
+    json_t *all = rc ? NULL : fakes_kept_list_otlp_json(&kept);
+    fakes_kept_list_clear(&kept);
     return all;
 }

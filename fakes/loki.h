@@ -72,7 +72,8 @@ void loki_refuse_http(struct loki *loki, const struct http_request *req, struct 
 
 /* {"tenants":{"<tenant>":{"streams":[{"labels":{...},"entries":[{"timestamp_ns":"<decimal>",
  * "line":"...","structured_metadata":{...}}]}]}}}: streams sorted by Loki's label string,
- * entries in arrival order. Caller owns; NULL on ENOMEM. */
+ * entries in arrival order. Built from the kept requests on each call, outside the fake's lock.
+ * Caller owns; NULL on ENOMEM. */
 json_t *loki_view(struct loki *loki);
 /* A JSON array with the OTLP JSON of every request that had at least one entry stored, in
  * arrival order (as received: entries Loki dropped are still in it). Caller owns; NULL on

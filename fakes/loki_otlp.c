@@ -122,19 +122,22 @@ static bool is_ascii_alnum(uint32_t r)
     return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9');
 }
 
-char *loki_normalize_label(const char *name)
+/* NormalizeLabel of name[0..len) into `out` (len + 5 bytes: each rune becomes one byte, plus
+ * "key_" and the NUL). */
+static void normalize_into(const char *name, size_t len, char *out)
 {
-    size_t len = strlen(name);
-    char *out = malloc(len + 5); /* each rune -> one byte, plus "key_" and NUL */
-    if (!out)
-        return NULL;
     if (len == 0) {
         out[0] = '\0';
-        return out;
+        return;
     }
     char *w = out + 4;
     const unsigned char *p = (const unsigned char *)name;
     for (size_t i = 0; i < len;) {
+        if (p[i] < 0x80) { /* ASCII, nearly every key: one byte, one rune */
+            *w++ = is_ascii_alnum(p[i]) ? (char)p[i] : '_';
+            i++;
+            continue;
+        }
         uint32_t r;
         bool valid;
         i += fakes_utf8_next(p + i, len - i, &r, &valid);
@@ -142,16 +145,25 @@ char *loki_normalize_label(const char *name)
     }
     *w = '\0';
     char *s = out + 4;
+    size_t n = (size_t)(w - s);
     if (s[0] >= '0' && s[0] <= '9') {
         memcpy(out, "key_", 4);
-        return out;
+        return;
     }
     if (s[0] == '_' && s[1] != '_') {
-        memmove(out + 3, s, strlen(s) + 1);
+        memmove(out + 3, s, n + 1);
         memcpy(out, "key", 3);
-        return out;
+        return;
     }
-    memmove(out, s, strlen(s) + 1);
+    memmove(out, s, n + 1);
+}
+
+char *loki_normalize_label(const char *name)
+{
+    size_t len = strlen(name);
+    char *out = malloc(len + 5);
+    if (out)
+        normalize_into(name, len, out);
     return out;
 }
 
@@ -581,70 +593,231 @@ char *loki_labels_string(const struct loki_labels *labels)
     return strbuf_finish(&t, &out, NULL) == 0 ? out : NULL;
 }
 
+/* ---- the push's memory ---- */
+
+/* The lines and structured metadata of a push's entries are cut from chunks that
+ * loki_push_clear frees at once: a push is thousands of short strings that live and die
+ * together, and one malloc and free per string was most of what a push cost. Entries of one
+ * push share the strings of their resource's and scope's metadata (pointers, not copies), which
+ * is why nothing may change a string in place (see loki_push_strdup). Stream labels and keys
+ * are ordinary malloc'd label sets: one per resource. */
+struct loki_push_chunk {
+    struct loki_push_chunk *next;
+    size_t used, size;
+    max_align_t data[];
+};
+
+#define CHUNK_MIN ((size_t)16 * 1024)
+#define CHUNK_MAX ((size_t)1024 * 1024)
+
+static struct loki_push_chunk *chunk_new(size_t size)
+{
+    if (size > SIZE_MAX - sizeof(struct loki_push_chunk))
+        return NULL;
+    struct loki_push_chunk *c = malloc(sizeof(*c) + size);
+    if (c) {
+        c->used = 0;
+        c->size = size;
+    }
+    return c;
+}
+
+/* `size` bytes aligned to `align` (a power of two up to max_align_t). NULL on ENOMEM. */
+static void *push_alloc(struct loki_push *push, size_t size, size_t align)
+{
+    struct loki_push_chunk *c = push->chunks;
+    if (c && size > CHUNK_MIN / 4) {
+        /* A long line gets a chunk of its own behind the current one, which stays current. */
+        struct loki_push_chunk *own = chunk_new(size);
+        if (!own)
+            return NULL;
+        own->used = size;
+        own->next = c->next;
+        c->next = own;
+        return own->data;
+    }
+    size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+    if (!c || at > c->size || c->size - at < size) {
+        /* Each chunk twice the last (up to CHUNK_MAX), so a large push takes few mallocs. */
+        size_t cap = c ? c->size * 2 : CHUNK_MIN;
+        if (cap > CHUNK_MAX)
+            cap = CHUNK_MAX;
+        if (cap < size)
+            cap = size;
+        struct loki_push_chunk *fresh = chunk_new(cap);
+        if (!fresh)
+            return NULL;
+        fresh->next = c;
+        push->chunks = c = fresh;
+        at = 0;
+    }
+    c->used = at + size;
+    return (char *)c->data + at;
+}
+
+static char *push_strndup(struct loki_push *push, const char *s, size_t len)
+{
+    if (len == SIZE_MAX)
+        return NULL;
+    char *copy = push_alloc(push, len + 1, 1);
+    if (copy) {
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+    }
+    return copy;
+}
+
+char *loki_push_strdup(struct loki_push *push, const char *s)
+{
+    return push_strndup(push, s, strlen(s));
+}
+
+/* Appends name=value to a list of labels whose strings are the push's memory (both are copied
+ * there). The items array is the list's own (free with list_release). Returns 0 or -ENOMEM. */
+static int list_add_text(struct loki_labels *list, const char *name, const char *value,
+                         struct loki_push *push)
+{
+    char *n = loki_push_strdup(push, name);
+    char *v = loki_push_strdup(push, value);
+    if (!n || !v || labels_reserve(list) < 0)
+        return -ENOMEM;
+    list->items[list->count++] = (struct loki_label){n, v};
+    return 0;
+}
+
+/* Appends the labels of `src`, sharing their strings. */
+static int list_append_all(struct loki_labels *dst, const struct loki_labels *src)
+{
+    for (size_t i = 0; i < src->count; i++) {
+        if (labels_reserve(dst) < 0)
+            return -ENOMEM;
+        dst->items[dst->count++] = src->items[i];
+    }
+    return 0;
+}
+
+static void list_release(struct loki_labels *list)
+{
+    free(list->items);
+    memset(list, 0, sizeof(*list));
+}
+
+/* ---- numbers in decimal ---- */
+
+/* `v` in decimal into `out` (24 bytes), as %" PRId64 " prints it: snprintf was a fair part of
+ * a push, which writes several numbers per entry. Returns `out`. */
+static char *decimal(int64_t v, char out[24])
+{
+    char digits[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t w = 0;
+    if (v < 0)
+        out[w++] = '-';
+    while (n)
+        out[w++] = digits[--n];
+    out[w] = '\0';
+    return out;
+}
+
+static char *decimal_unsigned(uint64_t v, char out[24])
+{
+    char digits[24];
+    size_t n = 0, w = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        out[w++] = digits[--n];
+    out[w] = '\0';
+    return out;
+}
+
 /* ---- attributes to labels ---- */
 
-/* attributeToLabels(k, v, prefix): a map is flattened with `<normalised parent>_<child>` names,
- * anything else is one label with the normalised name and v.AsString(). */
-static int attribute_to_labels(const char *key, const otlp_anyvalue *v, const char *prefix,
-                               int depth, struct loki_labels *out)
+/* v.AsString() in the push's memory, its length in *len. NULL on ENOMEM. */
+static char *value_string(struct loki_push *push, const otlp_anyvalue *v, size_t *len)
 {
-    char *joined = NULL;
-    if (prefix && *prefix) {
-        if (asprintf(&joined, "%s_%s", prefix, key) < 0)
-            return -ENOMEM;
-    } else {
-        joined = strdup(key);
-        if (!joined)
-            return -ENOMEM;
+    char number[24];
+    const char *text = NULL;
+    if (v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+        text = v->string_value ? v->string_value : "";
+    else if (v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
+        text = decimal(v->int_value, number);
+    if (text) { /* the common cases, without a detour through a text builder */
+        *len = strlen(text);
+        return push_strndup(push, text, *len);
     }
-    char *name = loki_normalize_label(joined);
-    free(joined);
-    if (!name)
+    char *built = NULL;
+    if (loki_any_value_string(v, &built, len) < 0)
+        return NULL;
+    char *copy = push_strndup(push, built, *len);
+    free(built);
+    return copy;
+}
+
+/* attributeToLabels(k, v, prefix): a map is flattened with `<normalised parent>_<child>` names,
+ * anything else is one label with the normalised name and v.AsString(). Strings go to the
+ * push's memory, labels to the end of `out`. */
+static int attribute_to_labels(struct loki_push *push, const char *key, const otlp_anyvalue *v,
+                               const char *prefix, int depth, struct loki_labels *out)
+{
+    size_t key_len = strlen(key), prefix_len = prefix ? strlen(prefix) : 0;
+    size_t joined_len = prefix_len ? prefix_len + 1 + key_len : key_len;
+    if (joined_len > SIZE_MAX - 5)
         return -ENOMEM;
-    int rc = 0;
+    char *joined = push_alloc(push, joined_len + 1, 1);
+    char *name = push_alloc(push, joined_len + 5, 1);
+    if (!joined || !name)
+        return -ENOMEM;
+    if (prefix_len) {
+        memcpy(joined, prefix, prefix_len);
+        joined[prefix_len] = '_';
+        memcpy(joined + prefix_len + 1, key, key_len + 1);
+    } else {
+        memcpy(joined, key, key_len + 1);
+    }
+    normalize_into(joined, joined_len, name);
     if (v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE &&
         depth < MAX_DEPTH) {
         size_t n = v->kvlist_value ? v->kvlist_value->n_values : 0;
+        int rc = 0;
         for (size_t i = 0; i < n && !rc; i++) {
             const otlp_keyvalue *kv = v->kvlist_value->values[i];
-            rc = attribute_to_labels(kv_key(kv), kv ? kv->value : NULL, name, depth + 1, out);
+            rc = attribute_to_labels(push, kv_key(kv), kv ? kv->value : NULL, name, depth + 1, out);
         }
-        free(name);
         return rc;
     }
-    char *value = NULL;
-    rc = loki_any_value_string(v, &value, NULL);
-    if (rc < 0) {
-        free(name);
-        return rc;
-    }
-    return labels_insert_take(out, out->count, name, value);
+    size_t value_len;
+    char *value = value_string(push, v, &value_len);
+    if (!value || labels_reserve(out) < 0)
+        return -ENOMEM;
+    out->items[out->count++] = (struct loki_label){name, value};
+    return 0;
 }
 
-static int attributes_to_labels(otlp_keyvalue *const *attrs, size_t n, struct loki_labels *out)
+static int attributes_to_labels(struct loki_push *push, otlp_keyvalue *const *attrs, size_t n,
+                                struct loki_labels *out)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc =
-            attribute_to_labels(kv_key(attrs[i]), attrs[i] ? attrs[i]->value : NULL, NULL, 0, out);
+        int rc = attribute_to_labels(push, kv_key(attrs[i]), attrs[i] ? attrs[i]->value : NULL,
+                                     NULL, 0, out);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
-static int append_all(struct loki_labels *dst, const struct loki_labels *src)
+static int append_uint(struct loki_push *push, struct loki_labels *dst, const char *name,
+                       uint64_t value)
 {
-    for (size_t i = 0; i < src->count; i++)
-        if (loki_labels_append(dst, src->items[i].name, src->items[i].value) < 0)
-            return -ENOMEM;
-    return 0;
-}
-
-static int append_uint(struct loki_labels *dst, const char *name, uint64_t value)
-{
-    char number[32];
-    snprintf(number, sizeof(number), "%" PRIu64, value);
-    return loki_labels_append(dst, name, number);
+    char number[24];
+    return list_add_text(dst, name, decimal_unsigned(value, number), push);
 }
 
 static bool id_is_empty(const ProtobufCBinaryData *id)
@@ -655,17 +828,22 @@ static bool id_is_empty(const ProtobufCBinaryData *id)
     return true;
 }
 
-static int append_id(struct loki_labels *dst, const char *name, const ProtobufCBinaryData *id)
+static int append_id(struct loki_push *push, struct loki_labels *dst, const char *name,
+                     const ProtobufCBinaryData *id)
 {
     if (id_is_empty(id))
         return 0;
-    char *hex = malloc(id->len * 2 + 1);
-    if (!hex)
+    if (id->len > (SIZE_MAX - 1) / 2)
+        return -ENOMEM;
+    char *hex = push_alloc(push, id->len * 2 + 1, 1);
+    if (!hex || labels_reserve(dst) < 0)
         return -ENOMEM;
     fakes_hex(id->data, id->len, hex);
-    int rc = loki_labels_append(dst, name, hex);
-    free(hex);
-    return rc;
+    char *copy = loki_push_strdup(push, name);
+    if (!copy)
+        return -ENOMEM;
+    dst->items[dst->count++] = (struct loki_label){copy, hex};
+    return 0;
 }
 
 /* model.LabelSet.Validate(): names must be valid label names, values valid UTF-8. Names come
@@ -687,28 +865,24 @@ static bool label_set_is_valid(const struct loki_labels *labels)
 
 /* ---- entries and streams ---- */
 
-void loki_entry_clear(struct loki_entry *entry)
-{
-    free(entry->line);
-    loki_labels_clear(&entry->metadata);
-    memset(entry, 0, sizeof(*entry));
-}
-
-void loki_stream_clear(struct loki_stream *stream)
+static void stream_clear(struct loki_stream *stream)
 {
     free(stream->key);
     loki_labels_clear(&stream->labels);
-    for (size_t i = 0; i < stream->count; i++)
-        loki_entry_clear(&stream->entries[i]);
-    free(stream->entries);
+    free(stream->entries); /* their strings are the push's memory */
     memset(stream, 0, sizeof(*stream));
 }
 
 void loki_push_clear(struct loki_push *push)
 {
     for (size_t i = 0; i < push->count; i++)
-        loki_stream_clear(&push->streams[i]);
+        stream_clear(&push->streams[i]);
     free(push->streams);
+    while (push->chunks) {
+        struct loki_push_chunk *next = push->chunks->next;
+        free(push->chunks);
+        push->chunks = next;
+    }
     memset(push, 0, sizeof(*push));
 }
 
@@ -738,56 +912,66 @@ static struct loki_stream *stream_for(struct loki_push *push, const char *key,
     return s;
 }
 
-/* Appends `entry` to the stream, taking it (zeroed on return). */
-static int stream_append(struct loki_stream *s, struct loki_entry *entry)
+/* A slot at the end of the stream's entries. NULL on ENOMEM. */
+static struct loki_entry *stream_append(struct loki_stream *s)
 {
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
         struct loki_entry *grown = realloc(s->entries, cap * sizeof(*grown));
         if (!grown)
-            return -ENOMEM;
+            return NULL;
         s->entries = grown;
         s->cap = cap;
     }
-    s->entries[s->count++] = *entry;
-    memset(entry, 0, sizeof(*entry));
-    return 0;
+    struct loki_entry *e = &s->entries[s->count++];
+    memset(e, 0, sizeof(*e));
+    return e;
 }
 
 typedef Opentelemetry__Proto__Logs__V1__LogRecord otlp_log_record;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope otlp_scope;
 
-/* otlpLogToPushEntry with the default config (every log attribute is structured metadata). */
-static int record_to_entry(const otlp_log_record *lr, int64_t now_ns, struct loki_entry *e)
+/* otlpLogToPushEntry with the default config (every log attribute is structured metadata),
+ * then the resource's and the scope's metadata. `sm` is scratch room for the metadata (its
+ * items array is reused from record to record); the entry gets an exact copy. */
+static int record_to_entry(struct loki_push *push, const otlp_log_record *lr, int64_t now_ns,
+                           const struct loki_labels *resource_sm,
+                           const struct loki_labels *scope_sm, struct loki_labels *sm,
+                           struct loki_entry *e)
 {
-    memset(e, 0, sizeof(*e));
-    struct loki_labels *sm = &e->metadata;
-    int rc = attributes_to_labels(lr->attributes, lr->n_attributes, sm);
-    if (!rc && lr->time_unix_nano && lr->observed_time_unix_nano) {
-        char number[32];
-        snprintf(number, sizeof(number), "%" PRId64, (int64_t)lr->observed_time_unix_nano);
-        rc = loki_labels_append(sm, "observed_timestamp", number);
-    }
-    if (!rc && lr->severity_number != 0) {
-        char number[32];
-        snprintf(number, sizeof(number), "%d", (int)lr->severity_number);
-        rc = loki_labels_append(sm, "severity_number", number);
-    }
+    sm->count = 0;
+    int rc = attributes_to_labels(push, lr->attributes, lr->n_attributes, sm);
+    char number[24];
+    if (!rc && lr->time_unix_nano && lr->observed_time_unix_nano)
+        rc = list_add_text(sm, "observed_timestamp",
+                           decimal((int64_t)lr->observed_time_unix_nano, number), push);
+    if (!rc && lr->severity_number != 0)
+        rc = list_add_text(sm, "severity_number", decimal((int)lr->severity_number, number), push);
     if (!rc && lr->severity_text && lr->severity_text[0])
-        rc = loki_labels_append(sm, "severity_text", lr->severity_text);
+        rc = list_add_text(sm, "severity_text", lr->severity_text, push);
     if (!rc && lr->dropped_attributes_count)
-        rc = append_uint(sm, "dropped_attributes_count", lr->dropped_attributes_count);
+        rc = append_uint(push, sm, "dropped_attributes_count", lr->dropped_attributes_count);
     if (!rc && lr->flags)
-        rc = append_uint(sm, "flags", lr->flags);
+        rc = append_uint(push, sm, "flags", lr->flags);
     if (!rc)
-        rc = append_id(sm, "trace_id", &lr->trace_id);
+        rc = append_id(push, sm, "trace_id", &lr->trace_id);
     if (!rc)
-        rc = append_id(sm, "span_id", &lr->span_id);
+        rc = append_id(push, sm, "span_id", &lr->span_id);
     if (!rc)
-        rc = loki_any_value_string(lr->body, &e->line, &e->line_len);
-    if (rc) {
-        loki_entry_clear(e);
+        rc = list_append_all(sm, resource_sm);
+    if (!rc)
+        rc = list_append_all(sm, scope_sm);
+    if (rc)
         return rc;
+    e->line = value_string(push, lr->body, &e->line_len);
+    if (!e->line)
+        return -ENOMEM;
+    if (sm->count) {
+        e->metadata.items = push_alloc(push, sm->count * sizeof(*sm->items), _Alignof(max_align_t));
+        if (!e->metadata.items)
+            return -ENOMEM;
+        memcpy(e->metadata.items, sm->items, sm->count * sizeof(*sm->items));
+        e->metadata.count = e->metadata.cap = sm->count;
     }
     /* timestampFromLogRecord: time.Unix(0, int64(ts)), so a uint64 past 2^63 wraps as in Go. */
     e->timestamp_ns = lr->time_unix_nano            ? (int64_t)lr->time_unix_nano
@@ -796,23 +980,25 @@ static int record_to_entry(const otlp_log_record *lr, int64_t now_ns, struct lok
     return 0;
 }
 
-static int scope_metadata(const otlp_scope *scope, struct loki_labels *sm)
+static int scope_metadata(struct loki_push *push, const otlp_scope *scope, struct loki_labels *sm)
 {
     if (!scope)
         return 0;
-    int rc = attributes_to_labels(scope->attributes, scope->n_attributes, sm);
+    int rc = attributes_to_labels(push, scope->attributes, scope->n_attributes, sm);
     if (!rc && scope->name && scope->name[0])
-        rc = loki_labels_append(sm, "scope_name", scope->name);
+        rc = list_add_text(sm, "scope_name", scope->name, push);
     if (!rc && scope->version && scope->version[0])
-        rc = loki_labels_append(sm, "scope_version", scope->version);
+        rc = list_add_text(sm, "scope_version", scope->version, push);
     if (!rc && scope->dropped_attributes_count)
-        rc = append_uint(sm, "scope_dropped_attributes_count", scope->dropped_attributes_count);
+        rc = append_uint(push, sm, "scope_dropped_attributes_count",
+                         scope->dropped_attributes_count);
     return rc;
 }
 
-/* The stream labels and the structured metadata of one resource. */
-static int resource_labels(const otlp_resource *res, struct loki_labels *labels,
-                           struct loki_labels *sm)
+/* The stream labels (a malloc'd set) and the structured metadata (in the push's memory) of one
+ * resource. */
+static int resource_labels(struct loki_push *push, const otlp_resource *res,
+                           struct loki_labels *labels, struct loki_labels *sm)
 {
     otlp_keyvalue *const *attrs = res ? res->attributes : NULL;
     size_t n = res ? res->n_attributes : 0;
@@ -834,10 +1020,11 @@ static int resource_labels(const otlp_resource *res, struct loki_labels *labels,
         const char *key = kv_key(attrs[i]);
         const otlp_anyvalue *v = attrs[i] ? attrs[i]->value : NULL;
         if (!loki_is_index_attribute(key)) {
-            rc = attribute_to_labels(key, v, NULL, 0, sm);
+            rc = attribute_to_labels(push, key, v, NULL, 0, sm);
             continue;
         }
-        rc = attribute_to_labels(key, v, NULL, 0, &produced);
+        produced.count = 0;
+        rc = attribute_to_labels(push, key, v, NULL, 0, &produced);
         for (size_t j = 0; j < produced.count && !rc; j++) {
             const struct loki_label *l = &produced.items[j];
             rc = loki_labels_set(labels, l->name, l->value);
@@ -848,8 +1035,8 @@ static int resource_labels(const otlp_resource *res, struct loki_labels *labels,
                 has_service_name = true;
             }
         }
-        loki_labels_clear(&produced);
     }
+    list_release(&produced);
     if (!rc && !has_service_name)
         rc = loki_labels_set(labels, "service_name", "unknown_service");
     return rc;
@@ -874,22 +1061,21 @@ int loki_otlp_translate(const otlp_logs_req *req, int64_t now_ns, struct loki_pu
     out->records = count_records(req);
     if (out->records == 0)
         return 0; /* otlp.go returns an empty push request */
-    struct loki_labels labels = {0}, resource_sm = {0}, scope_sm = {0};
-    struct loki_entry entry = {0};
+    struct loki_labels labels = {0}, resource_sm = {0}, scope_sm = {0}, sm = {0};
     char *key = NULL;
     int rc = 0;
     for (size_t i = 0; i < req->n_resource_logs && !rc; i++) {
         const otlp_resource_logs *rl = req->resource_logs[i];
         if (!rl)
             continue;
-        rc = resource_labels(rl->resource, &labels, &resource_sm);
+        resource_sm.count = 0;
+        rc = resource_labels(out, rl->resource, &labels, &resource_sm);
         if (rc)
             break;
         if (!label_set_is_valid(&labels)) {
             /* otlp.go records "invalid labels" in its stats and skips the resource. */
             out->invalid_resources++;
             loki_labels_clear(&labels);
-            loki_labels_clear(&resource_sm);
             continue;
         }
         key = loki_labels_string(&labels);
@@ -906,26 +1092,22 @@ int loki_otlp_translate(const otlp_logs_req *req, int64_t now_ns, struct loki_pu
             const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
             if (!sl)
                 continue;
-            rc = scope_metadata(sl->scope, &scope_sm);
+            scope_sm.count = 0;
+            rc = scope_metadata(out, sl->scope, &scope_sm);
             for (size_t k = 0; k < sl->n_log_records && !rc; k++) {
                 if (!sl->log_records[k])
                     continue;
-                rc = record_to_entry(sl->log_records[k], now_ns, &entry);
-                if (!rc)
-                    rc = append_all(&entry.metadata, &resource_sm);
-                if (!rc)
-                    rc = append_all(&entry.metadata, &scope_sm);
-                if (!rc)
-                    rc = stream_append(stream, &entry);
-                loki_entry_clear(&entry);
+                struct loki_entry *entry = stream_append(stream);
+                rc = entry ? record_to_entry(out, sl->log_records[k], now_ns, &resource_sm,
+                                             &scope_sm, &sm, entry)
+                           : -ENOMEM;
             }
-            loki_labels_clear(&scope_sm);
         }
-        loki_labels_clear(&resource_sm);
     }
     loki_labels_clear(&labels);
-    loki_labels_clear(&resource_sm);
-    loki_labels_clear(&scope_sm);
+    list_release(&resource_sm);
+    list_release(&scope_sm);
+    list_release(&sm);
     if (rc) {
         loki_push_clear(out);
         return rc;

@@ -29,38 +29,46 @@ struct loki_labels {
     size_t count, cap;
 };
 
+/* An entry's strings and its metadata array belong to its push (struct loki_push): they are
+ * freed with it, all at once, and may be shared between entries (the resource's and the scope's
+ * metadata), so none is ever changed in place. */
 struct loki_entry {
     int64_t timestamp_ns;
-    char *line; /* malloc'd, NUL-terminated; may contain NULs: line_len counts */
+    char *line; /* NUL-terminated; may contain NULs: line_len counts */
     size_t line_len;
     struct loki_labels metadata; /* structured metadata, in Loki's order */
 };
 
 /* One stream of one push request. */
 struct loki_stream {
-    char *key;                 /* Loki's label string: {a="b", c="d"} */
-    struct loki_labels labels; /* sorted by name */
+    char *key;                 /* Loki's label string: {a="b", c="d"}; malloc'd */
+    struct loki_labels labels; /* sorted by name; malloc'd as loki_labels_set makes them */
     struct loki_entry *entries;
     size_t count, cap;
 };
+
+struct loki_push_chunk;
 
 /* A push request after translation: streams in order of first appearance. */
 struct loki_push {
     struct loki_stream *streams;
     size_t count, cap;
-    size_t records;           /* log records in the OTLP request */
-    size_t invalid_resources; /* resources whose labels failed LabelSet.Validate (skipped) */
+    size_t records;                 /* log records in the OTLP request */
+    size_t invalid_resources;       /* resources whose labels failed LabelSet.Validate (skipped) */
+    struct loki_push_chunk *chunks; /* the memory of the entries' strings (loki_otlp.c) */
 };
 
-/* Translates `req`. `now_ns` stamps records without any timestamp. Returns 0 or -ENOMEM. On
- * failure `out` is cleared. A request without log records gives no streams (Loki then answers
- * 422, see loki.c). */
+/* Translates `req`. `now_ns` stamps records without any timestamp. The push copies what it
+ * needs: `req` may go first. Returns 0 or -ENOMEM. On failure `out` is cleared. A request
+ * without log records gives no streams (Loki then answers 422, see loki.c). */
 int loki_otlp_translate(const otlp_logs_req *req, int64_t now_ns, struct loki_push *out);
+/* Frees the push and everything of its entries. */
 void loki_push_clear(struct loki_push *push);
+/* A copy of `s` in the push's memory (freed with the push), to change a string of an entry
+ * without touching the entries that share it. NULL on ENOMEM. */
+char *loki_push_strdup(struct loki_push *push, const char *s);
 
 void loki_labels_clear(struct loki_labels *labels);
-void loki_entry_clear(struct loki_entry *entry);
-void loki_stream_clear(struct loki_stream *stream);
 
 /* ---- the Go behaviour underneath, exposed for table-driven tests ---- */
 

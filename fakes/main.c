@@ -2,12 +2,13 @@
  * main.c - `otel-fakes`: every fake backend and the control API in one process (DESIGN.md §4).
  *
  * Starts the servers, prints one JSON line with the chosen ports when every server listens
- * (`{"ready":true,"ports":{"prometheus":N,"loki":N,"tempo_http":N,"control":N}}`), then waits
- * for SIGTERM or SIGINT and stops cleanly (exit 0). Bad flags: a message and exit 2; a server
- * that cannot listen: a message and exit 1.
+ * (`{"ready":true,"ports":{"prometheus":N,"loki":N,"tempo_http":N,"tempo_grpc":N,"control":N}}`),
+ * then waits for SIGTERM or SIGINT and stops cleanly (exit 0). Bad flags: a message and exit 2;
+ * a server that cannot listen: a message and exit 1.
  *
  * Threads: the main thread only parses flags and waits for a signal (sigwait, with the signals
- * blocked in every thread the servers start); the servers' threads belong to libmicrohttpd.
+ * blocked in every thread the servers start); the servers' threads belong to libmicrohttpd and,
+ * for Tempo's gRPC front, to grpcd.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +29,7 @@ enum flag_id {
     FLAG_PROMETHEUS_PORT,
     FLAG_LOKI_PORT,
     FLAG_TEMPO_HTTP_PORT,
+    FLAG_TEMPO_GRPC_PORT,
     FLAG_CONTROL_PORT,
     FLAG_LOKI_AUTH_ENABLED,
     FLAG_PROMETHEUS_OTLP_DISABLED,
@@ -51,6 +53,8 @@ static const struct flag flags[] = {
     {"loki-port", "N", FLAG_LOKI_PORT, "fake Loki (POST /otlp/v1/logs); default 0 = ephemeral"},
     {"tempo-http-port", "N", FLAG_TEMPO_HTTP_PORT,
      "fake Tempo OTLP/HTTP (POST /v1/traces); default 0 = ephemeral"},
+    {"tempo-grpc-port", "N", FLAG_TEMPO_GRPC_PORT,
+     "fake Tempo OTLP/gRPC (TraceService/Export, h2c); default 0 = ephemeral"},
     {"control-port", "N", FLAG_CONTROL_PORT, "control API; default 0 = ephemeral"},
     {"loki-auth-enabled", NULL, FLAG_LOKI_AUTH_ENABLED,
      "Loki requires X-Scope-OrgID (401 `no org id` without it), as Loki's own default; "
@@ -72,7 +76,7 @@ static void print_help(FILE *out)
                  "Fake Prometheus, Loki and Tempo backends plus a control API, in one process.\n"
                  "Prints one JSON line with the chosen ports on stdout when every server listens:\n"
                  "  {\"ready\":true,\"ports\":{\"prometheus\":N,\"loki\":N,\"tempo_http\":N,"
-                 "\"control\":N}}\n"
+                 "\"tempo_grpc\":N,\"control\":N}}\n"
                  "and runs until SIGTERM or SIGINT.\n"
                  "\n"
                  "Flags:\n");
@@ -132,6 +136,7 @@ static int parse_flags(int argc, char **argv, struct fakes_config *cfg)
         case FLAG_PROMETHEUS_PORT: port = &cfg->prometheus_port; break;
         case FLAG_LOKI_PORT: port = &cfg->loki_port; break;
         case FLAG_TEMPO_HTTP_PORT: port = &cfg->tempo_http_port; break;
+        case FLAG_TEMPO_GRPC_PORT: port = &cfg->tempo_grpc_port; break;
         case FLAG_CONTROL_PORT: port = &cfg->control_port; break;
         case FLAG_LOKI_AUTH_ENABLED: cfg->loki_auth_enabled = true; break;
         case FLAG_PROMETHEUS_OTLP_DISABLED: cfg->prometheus_otlp_enabled = false; break;

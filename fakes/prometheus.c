@@ -34,6 +34,10 @@
  *     only ever comes from its max time minus 1 h).
  *   - Hard limits a real Prometheus does not have (the fake must not grow without bound):
  *     see the MAX_* constants; passing one is a 500 with a text naming the fake's limit.
+ *
+ * Cost: the fake sits behind benchmarks, so a sample must be cheap to append: its labels are
+ * borrowed until it makes a new series, series are found through a hash index, and accepted
+ * requests are kept as their protobuf bytes (fakes_kept) until ?view=otlp asks for their JSON.
  */
 #include "prometheus.h"
 
@@ -49,6 +53,7 @@
 
 #include "compress.h"
 #include "error.h"
+#include "fakes.h"
 #include "log.h"
 #include "otlp_json.h"
 #include "pdata.h"
@@ -89,23 +94,59 @@
 
 /* ---- label sets (model/labels, kept sorted by name) ---- */
 
+/* An owned label is one allocation, "name\0value\0", that `name` points to; a borrowed one
+ * (a set with `borrowed`) points to strings that outlive the set. A sample's labels are its
+ * point's labels plus one or two more, and its series nearly always exists already: borrowing
+ * them means a sample costs no copy until it makes a new series. */
 struct label {
-    char *name, *value;
+    const char *name, *value;
 };
 
 struct label_set {
     struct label *items;
     size_t count, cap;
+    bool borrowed;
 };
+
+static void label_free(struct label *l, bool borrowed)
+{
+    if (!borrowed)
+        free((char *)l->name); /* the value is inside the same block */
+}
+
+/* An owned copy of name=value; name NULL on ENOMEM. */
+static struct label label_dup(const char *name, const char *value)
+{
+    size_t name_len = strlen(name), value_len = strlen(value);
+    char *block = malloc(name_len + value_len + 2);
+    if (!block)
+        return (struct label){NULL, NULL};
+    memcpy(block, name, name_len + 1);
+    memcpy(block + name_len + 1, value, value_len + 1);
+    return (struct label){block, block + name_len + 1};
+}
 
 static void label_set_free(struct label_set *ls)
 {
-    for (size_t i = 0; i < ls->count; i++) {
-        free(ls->items[i].name);
-        free(ls->items[i].value);
-    }
+    for (size_t i = 0; i < ls->count; i++)
+        label_free(&ls->items[i], ls->borrowed);
     free(ls->items);
-    *ls = (struct label_set){0};
+    *ls = (struct label_set){.borrowed = ls->borrowed};
+}
+
+static int label_set_reserve(struct label_set *ls, size_t want)
+{
+    if (want <= ls->cap)
+        return 0;
+    size_t cap = ls->cap ? ls->cap : 8;
+    while (cap < want)
+        cap *= 2;
+    struct label *grown = realloc(ls->items, cap * sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    ls->items = grown;
+    ls->cap = cap;
+    return 0;
 }
 
 /* Index of `name`, or -1 with *insert_at set to where it would go. */
@@ -135,52 +176,41 @@ static const char *label_set_get(const struct label_set *ls, const char *name)
 }
 
 /* labels.Builder.Set, including its quirk that setting "" deletes the label (so an empty
- * attribute value, or an empty service.name, leaves no label). Copies both strings.
- * Returns 0 or -ENOMEM (then the set is unchanged). */
+ * attribute value, or an empty service.name, leaves no label). Copies both strings, unless the
+ * set is borrowed (then they must outlive it). Returns 0 or -ENOMEM (then the set is
+ * unchanged). */
 static int label_set_set(struct label_set *ls, const char *name, const char *value)
 {
     size_t at = 0;
     long i = label_set_index(ls, name, &at);
     if (!value[0]) {
         if (i >= 0) {
-            free(ls->items[i].name);
-            free(ls->items[i].value);
+            label_free(&ls->items[i], ls->borrowed);
             memmove(&ls->items[i], &ls->items[i + 1],
                     (ls->count - (size_t)i - 1) * sizeof(ls->items[0]));
             ls->count--;
         }
         return 0;
     }
-    char *value_copy = strdup(value);
-    if (!value_copy)
+    struct label l = ls->borrowed ? (struct label){name, value} : label_dup(name, value);
+    if (!l.name)
         return -ENOMEM;
     if (i >= 0) {
-        free(ls->items[i].value);
-        ls->items[i].value = value_copy;
+        label_free(&ls->items[i], ls->borrowed);
+        ls->items[i] = l;
         return 0;
     }
-    char *name_copy = strdup(name);
-    if (!name_copy) {
-        free(value_copy);
+    if (label_set_reserve(ls, ls->count + 1) < 0) {
+        label_free(&l, ls->borrowed);
         return -ENOMEM;
     }
-    if (ls->count == ls->cap) {
-        size_t cap = ls->cap ? ls->cap * 2 : 8;
-        struct label *grown = realloc(ls->items, cap * sizeof(*grown));
-        if (!grown) {
-            free(name_copy);
-            free(value_copy);
-            return -ENOMEM;
-        }
-        ls->items = grown;
-        ls->cap = cap;
-    }
     memmove(&ls->items[at + 1], &ls->items[at], (ls->count - at) * sizeof(ls->items[0]));
-    ls->items[at] = (struct label){name_copy, value_copy};
+    ls->items[at] = l;
     ls->count++;
     return 0;
 }
 
+/* An owned copy of `src` into `dst` (empty on entry). Returns 0 or -ENOMEM. */
 static int label_set_copy(struct label_set *dst, const struct label_set *src)
 {
     *dst = (struct label_set){0};
@@ -191,14 +221,26 @@ static int label_set_copy(struct label_set *dst, const struct label_set *src)
         return -ENOMEM;
     dst->cap = src->count;
     for (size_t i = 0; i < src->count; i++) {
-        dst->items[i].name = strdup(src->items[i].name);
-        dst->items[i].value = strdup(src->items[i].value);
-        dst->count++;
-        if (!dst->items[i].name || !dst->items[i].value) {
+        dst->items[i] = label_dup(src->items[i].name, src->items[i].value);
+        if (!dst->items[i].name) {
             label_set_free(dst);
             return -ENOMEM;
         }
+        dst->count++;
     }
+    return 0;
+}
+
+/* Makes the borrowed set `dst` show the labels of `src` (keeping room for `extra` more), reusing
+ * its items array. Returns 0 or -ENOMEM. */
+static int label_set_borrow(struct label_set *dst, const struct label_set *src, size_t extra)
+{
+    dst->count = 0;
+    if (label_set_reserve(dst, src->count + extra) < 0)
+        return -ENOMEM;
+    if (src->count)
+        memcpy(dst->items, src->items, src->count * sizeof(*src->items));
+    dst->count = src->count;
     return 0;
 }
 
@@ -228,15 +270,19 @@ struct histogram_summary {
     int32_t schema;
 };
 
+/* Every stored sample is one of these, so `kind` says which member is meant. */
 struct sample {
     int64_t timestamp_ms;
     enum sample_kind kind;
-    double value; /* SAMPLE_FLOAT */
-    struct histogram_summary histogram;
+    union {
+        double value;                       /* SAMPLE_FLOAT */
+        struct histogram_summary histogram; /* SAMPLE_HISTOGRAM */
+    };
 };
 
 struct series {
     struct label_set labels;
+    uint64_t hash;          /* label_set_hash(&labels) */
     struct sample *samples; /* in timestamp order */
     size_t sample_count, sample_cap;
     size_t commit_reserve; /* samples the running commit will add at most */
@@ -255,6 +301,10 @@ struct prometheus {
 
     struct series **series; /* sorted by label set */
     size_t series_count, series_cap;
+    /* The same series by label hash (open addressing, a power of two, NULL = free): a sample
+     * finds its series with one hash and one compare, not a binary search of compares. */
+    struct series **index;
+    size_t index_cap;
     size_t sample_total;
     struct metadata *metadata; /* sorted by family */
     size_t metadata_count, metadata_cap;
@@ -262,7 +312,8 @@ struct prometheus {
     bool head_initialised;
     int64_t head_max_time_ms;
 
-    json_t *accepted_otlp; /* array of OTLP JSON requests, arrival order */
+    /* Accepted requests as they came, for ?view=otlp (built when asked, fakes_kept). */
+    struct fakes_kept_list accepted;
     bool otlp_log_full_warned;
 };
 
@@ -301,6 +352,74 @@ static void metadata_clear(struct metadata *m)
     free(m->help);
     free(m->unit);
     *m = (struct metadata){0};
+}
+
+/* Mixes a string into a hash eight bytes at a time (its length too, so that "ab","c" and
+ * "a","bc" differ): every sample hashes its labels, so this is on the hot path. */
+static uint64_t hash_text(uint64_t h, const char *s)
+{
+    size_t len = strlen(s);
+    for (; len >= 8; s += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+        h ^= h >> 29;
+    }
+    uint64_t tail = (uint64_t)len << 56;
+    memcpy(&tail, s, len); /* len < 8: the low bytes, the length in the top one */
+    h = (h ^ tail) * UINT64_C(0x9e3779b97f4a7c15);
+    return h ^ (h >> 29);
+}
+
+static uint64_t label_set_hash(const struct label_set *ls)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < ls->count; i++)
+        h = hash_text(hash_text(h, ls->items[i].name), ls->items[i].value);
+    return h;
+}
+
+static void index_put(struct series **index, size_t cap, struct series *s)
+{
+    size_t i = (size_t)s->hash & (cap - 1);
+    while (index[i])
+        i = (i + 1) & (cap - 1);
+    index[i] = s;
+}
+
+/* The stored series with these labels (hash = label_set_hash(labels)), or NULL. */
+static struct series *series_lookup(const struct prometheus *p, const struct label_set *labels,
+                                    uint64_t hash)
+{
+    for (size_t i = p->index_cap ? (size_t)hash & (p->index_cap - 1) : 0; p->index_cap;
+         i = (i + 1) & (p->index_cap - 1)) {
+        struct series *s = p->index[i];
+        if (!s)
+            return NULL;
+        if (s->hash == hash && label_set_compare(&s->labels, labels) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* Room in the index for `total` series at most half full, rebuilt when it grows. Returns 0 or
+ * -ENOMEM (then the index is as it was). */
+static int index_reserve(struct prometheus *p, size_t total)
+{
+    if (total <= p->index_cap / 2)
+        return 0;
+    size_t cap = p->index_cap ? p->index_cap : 64;
+    while (total > cap / 2)
+        cap *= 2;
+    struct series **grown = calloc(cap, sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->series_count; i++)
+        index_put(grown, cap, p->series[i]);
+    free(p->index);
+    p->index = grown;
+    p->index_cap = cap;
+    return 0;
 }
 
 /* Binary search in a sorted array of series. Returns the series or NULL with *insert_at set. */
@@ -369,6 +488,8 @@ struct transaction {
     char *errors; /* every error, joined with "; " as multierr.Error() does */
     size_t errors_len;
     bool storage_error; /* one of them is out of order / out of bounds / duplicate */
+
+    struct label_set scratch; /* borrowed: a sample's labels on their way to the appender */
 };
 
 static void transaction_free(struct transaction *tx)
@@ -376,6 +497,7 @@ static void transaction_free(struct transaction *tx)
     for (size_t i = 0; i < tx->pending_count; i++)
         label_set_free(&tx->pending[i].labels);
     free(tx->pending);
+    label_set_free(&tx->scratch);
     for (size_t i = 0; i < tx->metadata_count; i++)
         metadata_clear(&tx->metadata[i]);
     free(tx->metadata);
@@ -493,10 +615,10 @@ static int validate_histogram(const struct histogram_summary *h, uint64_t observ
 }
 
 /* Appender.Append for one sample (remoteWriteAppender, then headAppender): checks it against
- * the committed state and queues it. Takes `labels` on success (leaves it empty); on error the
- * caller still owns it. `observations` is the bucket total of a histogram (ignored otherwise).
+ * the committed state and queues it. `labels` stays the caller's (copied only for a series that
+ * does not exist yet). `observations` is the bucket total of a histogram (ignored otherwise).
  * Returns 0, STORAGE_ERROR, -EINVAL, -E2BIG or -ENOMEM (message in err). */
-static int transaction_append(struct transaction *tx, struct label_set *labels,
+static int transaction_append(struct transaction *tx, const struct label_set *labels,
                               struct sample *sample, uint64_t observations, bool target_info,
                               struct error *err)
 {
@@ -521,7 +643,7 @@ static int transaction_append(struct transaction *tx, struct label_set *labels,
     if (t < tx->min_valid_time_ms)
         return error_set(err, STORAGE_ERROR, ERROR_PERMANENT, "out of bounds");
 
-    struct series *s = series_search(p->series, p->series_count, labels, NULL);
+    struct series *s = series_lookup(p, labels, label_set_hash(labels));
     /* A staleness marker for a series that holds histograms is a histogram marker. */
     if (sample->kind == SAMPLE_FLOAT && is_stale_marker(sample->value) && s && s->sample_count &&
         s->samples[s->sample_count - 1].kind == SAMPLE_HISTOGRAM) {
@@ -542,11 +664,11 @@ static int transaction_append(struct transaction *tx, struct label_set *labels,
                          MAX_SAMPLES_PER_REQUEST);
     bool failed = false;
     RESERVE(tx->pending, tx->pending_cap, tx->pending_count + 1, &failed);
-    if (failed)
+    struct label_set owned = {0}; /* a new series' labels, moved into it at commit */
+    if (failed || (!s && label_set_copy(&owned, labels) < 0))
         return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
     tx->pending[tx->pending_count++] = (struct pending_sample){
-        .series = s, .labels = *labels, .sample = *sample, .target_info = target_info};
-    *labels = (struct label_set){0};
+        .series = s, .labels = owned, .sample = *sample, .target_info = target_info};
     return 0;
 }
 
@@ -631,6 +753,7 @@ static int transaction_commit(struct transaction *tx, struct error *err)
                     goto fail;
                 }
                 s->labels = ps->labels;
+                s->hash = label_set_hash(&s->labels);
                 ps->labels = (struct label_set){0};
                 memmove(&created[at + 1], &created[at], (created_count - at) * sizeof(*created));
                 created[at] = s;
@@ -654,13 +777,15 @@ static int transaction_commit(struct transaction *tx, struct error *err)
         struct series *s = tx->pending[i].series;
         RESERVE(s->samples, s->sample_cap, s->sample_count + s->commit_reserve, &failed);
     }
-    if (failed) {
+    if (failed || index_reserve(p, p->series_count + created_count) < 0) {
         rc = -ENOMEM;
         goto fail;
     }
 
     /* Nothing below can fail. */
     merge_series(p, created, created_count);
+    for (size_t i = 0; i < created_count; i++)
+        index_put(p->index, p->index_cap, created[i]);
     int64_t max_appended = INT64_MIN;
     for (size_t i = 0; i < tx->pending_count; i++) {
         tx->pending[i].series->commit_reserve = 0;
@@ -707,6 +832,10 @@ static const otlp_keyvalue *find_attribute(otlp_keyvalue *const *attrs, size_t n
 struct resource_context {
     otlp_keyvalue **attrs;
     size_t n_attrs;
+    /* job and instance, worked out at the first data point and kept for the resource's others
+     * (NULL: the attribute is absent, so the label is not set). */
+    bool identity_known;
+    char *job, *instance;
 };
 
 struct attribute_entry {
@@ -789,9 +918,12 @@ done:
     return rc;
 }
 
-/* job = service.namespace/service.name (or service.name), instance = service.instance.id. */
-static int add_job_and_instance(struct label_set *ls, const struct resource_context *res)
+/* job = service.namespace/service.name (or service.name), instance = service.instance.id, into
+ * res->job and res->instance. Returns 0 or -ENOMEM. */
+static int resource_identity(struct resource_context *res)
 {
+    if (res->identity_known)
+        return 0;
     const otlp_keyvalue *name = find_attribute(res->attrs, res->n_attrs, "service.name");
     const otlp_keyvalue *ns = find_attribute(res->attrs, res->n_attrs, "service.namespace");
     const otlp_keyvalue *instance = find_attribute(res->attrs, res->n_attrs, "service.instance.id");
@@ -809,24 +941,48 @@ static int add_job_and_instance(struct label_set *ls, const struct resource_cont
             else
                 rc = -ENOMEM;
         }
-        if (rc == 0)
-            rc = label_set_set(ls, "job", job ? job : name_text);
+        if (rc == 0 && !job) {
+            job = name_text;
+            name_text = NULL;
+        }
     }
-    if (rc == 0 && instance) {
+    if (rc == 0 && instance)
         rc = prometheus_attribute_as_string(instance->value, &instance_text);
-        if (rc == 0)
-            rc = label_set_set(ls, "instance", instance_text);
-    }
     free(name_text);
     free(ns_text);
-    free(job);
-    free(instance_text);
+    if (rc < 0) {
+        free(job);
+        free(instance_text);
+        return rc;
+    }
+    res->job = job;
+    res->instance = instance_text;
+    res->identity_known = true;
+    return 0;
+}
+
+static void resource_context_clear(struct resource_context *res)
+{
+    free(res->job);
+    free(res->instance);
+    *res = (struct resource_context){0};
+}
+
+/* Sets job and instance as the resource says (an empty value removes the label, as
+ * label_set_set does). Returns 0 or -ENOMEM. */
+static int add_job_and_instance(struct label_set *ls, struct resource_context *res)
+{
+    int rc = resource_identity(res);
+    if (rc == 0 && res->job)
+        rc = label_set_set(ls, "job", res->job);
+    if (rc == 0 && res->instance)
+        rc = label_set_set(ls, "instance", res->instance);
     return rc;
 }
 
 /* addPromotedAttributes: configured resource attributes, never over an existing label. */
 static int add_promoted_labels(struct transaction *tx, struct label_set *ls,
-                               const struct resource_context *res, struct error *err)
+                               struct resource_context *res, struct error *err)
 {
     char *const *promote = tx->p->promote_resource_attributes;
     if (!promote || !promote[0])
@@ -859,7 +1015,7 @@ static int add_promoted_labels(struct transaction *tx, struct label_set *ls,
 
 /* createAttributes for a data point: its attributes, promoted resource attributes, job and
  * instance. On error `out` is freed. */
-static int build_point_labels(struct transaction *tx, const struct resource_context *res,
+static int build_point_labels(struct transaction *tx, struct resource_context *res,
                               otlp_keyvalue *const *attrs, size_t n, struct label_set *out,
                               struct error *err)
 {
@@ -884,17 +1040,20 @@ static int append_float_series(struct transaction *tx, const struct label_set *b
                                const char *name, const char *extra_name, const char *extra_value,
                                int64_t t, double value, struct error *err)
 {
-    struct label_set labels;
-    int rc = label_set_copy(&labels, base);
+    /* Borrowed from `base` and the caller's strings: transaction_append copies them only for a
+     * new series. */
+    struct label_set *labels = &tx->scratch;
+    labels->borrowed = true;
+    int rc = label_set_borrow(labels, base, 2);
     if (rc == 0 && extra_name)
-        rc = label_set_set(&labels, extra_name, extra_value);
+        rc = label_set_set(labels, extra_name, extra_value);
     if (rc == 0)
-        rc = label_set_set(&labels, "__name__", name);
+        rc = label_set_set(labels, "__name__", name);
     if (rc == 0) {
         struct sample sample = {.timestamp_ms = t, .kind = SAMPLE_FLOAT, .value = value};
-        rc = transaction_append(tx, &labels, &sample, 0, false, err);
+        rc = transaction_append(tx, labels, &sample, 0, false, err);
     }
-    label_set_free(&labels);
+    labels->count = 0;
     return rc;
 }
 
@@ -909,7 +1068,7 @@ static char *concat(const char *a, const char *b)
     return s;
 }
 
-static int add_number_points(struct transaction *tx, const struct resource_context *res,
+static int add_number_points(struct transaction *tx, struct resource_context *res,
                              const char *family, otlp_number_point *const *points, size_t n,
                              struct error *err)
 {
@@ -938,13 +1097,60 @@ static int add_number_points(struct transaction *tx, const struct resource_conte
     return 0;
 }
 
+/* The `le` texts of a histogram's bounds, formatted once per metric: its points nearly always
+ * share their bounds, and formatting a float as Go does costs more than storing the sample. */
+struct le_texts {
+    double *bounds; /* the bounds the texts are for */
+    char **texts;
+    size_t count;
+};
+
+static void le_texts_clear(struct le_texts *c)
+{
+    for (size_t i = 0; c->texts && i < c->count; i++)
+        free(c->texts[i]);
+    free(c->texts);
+    free(c->bounds);
+    *c = (struct le_texts){0};
+}
+
+/* Makes `c` hold the texts of bounds[0..count). Returns 0 or -ENOMEM (then `c` is empty). */
+static int le_texts_for(struct le_texts *c, const double *bounds, size_t count)
+{
+    /* Bit for bit: 0 and -0 print differently. */
+    if (c->texts && c->count == count &&
+        (!count || memcmp(c->bounds, bounds, count * sizeof(*bounds)) == 0))
+        return 0;
+    le_texts_clear(c);
+    c->bounds = malloc((count ? count : 1) * sizeof(*c->bounds));
+    c->texts = calloc(count ? count : 1, sizeof(*c->texts));
+    if (!c->bounds || !c->texts) {
+        le_texts_clear(c);
+        return -ENOMEM;
+    }
+    c->count = count;
+    for (size_t i = 0; i < count; i++) {
+        char le[PROMETHEUS_FLOAT_TEXT_MAX];
+        prometheus_format_float(bounds[i], 'f', le);
+        c->texts[i] = strdup(le);
+        if (!c->texts[i]) {
+            le_texts_clear(c);
+            return -ENOMEM;
+        }
+    }
+    if (count)
+        memcpy(c->bounds, bounds, count * sizeof(*bounds));
+    return 0;
+}
+
 /* Classic histogram series: _sum (when set), _count, cumulative _bucket{le} and le="+Inf". */
-static int add_histogram_points(struct transaction *tx, const struct resource_context *res,
+static int add_histogram_points(struct transaction *tx, struct resource_context *res,
                                 const char *family, otlp_histogram_point *const *points, size_t n,
                                 struct error *err)
 {
     char *sum_name = concat(family, "_sum"), *count_name = concat(family, "_count");
     char *bucket_name = concat(family, "_bucket");
+    struct le_texts le = {0};
     int rc = 0;
     if (!sum_name || !count_name || !bucket_name) {
         rc = -ENOMEM;
@@ -967,11 +1173,13 @@ static int add_histogram_points(struct transaction *tx, const struct resource_co
             rc = append_float_series(tx, &base, count_name, NULL, NULL, t,
                                      stale ? stale_marker() : (double)pt->count, err);
         uint64_t cumulative = 0;
-        for (size_t b = 0; rc == 0 && b < pt->n_explicit_bounds && b < pt->n_bucket_counts; b++) {
-            char le[PROMETHEUS_FLOAT_TEXT_MAX];
+        size_t buckets = pt->n_explicit_bounds < pt->n_bucket_counts ? pt->n_explicit_bounds
+                                                                     : pt->n_bucket_counts;
+        if (rc == 0)
+            rc = le_texts_for(&le, pt->explicit_bounds, buckets);
+        for (size_t b = 0; rc == 0 && b < buckets; b++) {
             cumulative += pt->bucket_counts[b];
-            prometheus_format_float(pt->explicit_bounds[b], 'f', le);
-            rc = append_float_series(tx, &base, bucket_name, "le", le, t,
+            rc = append_float_series(tx, &base, bucket_name, "le", le.texts[b], t,
                                      stale ? stale_marker() : (double)cumulative, err);
         }
         if (rc == 0)
@@ -980,13 +1188,14 @@ static int add_histogram_points(struct transaction *tx, const struct resource_co
         label_set_free(&base);
     }
 done:
+    le_texts_clear(&le);
     free(sum_name);
     free(count_name);
     free(bucket_name);
     return rc;
 }
 
-static int add_summary_points(struct transaction *tx, const struct resource_context *res,
+static int add_summary_points(struct transaction *tx, struct resource_context *res,
                               const char *family, otlp_summary_point *const *points, size_t n,
                               struct error *err)
 {
@@ -1039,8 +1248,8 @@ bucket_total(const Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPo
 }
 
 /* Exponential histograms become native histograms; the fake keeps their summary. */
-static int add_exponential_histogram_points(struct transaction *tx,
-                                            const struct resource_context *res, const char *family,
+static int add_exponential_histogram_points(struct transaction *tx, struct resource_context *res,
+                                            const char *family,
                                             otlp_exp_histogram_point *const *points, size_t n,
                                             struct error *err)
 {
@@ -1155,7 +1364,7 @@ static bool temporality_is_cumulative(Opentelemetry__Proto__Metrics__V1__Aggrega
 
 /* One metric of FromMetrics. Returns 0, or an error for the request's list (message in err);
  * -ENOMEM and -E2BIG stop the whole conversion. */
-static int convert_metric(struct transaction *tx, const struct resource_context *res,
+static int convert_metric(struct transaction *tx, struct resource_context *res,
                           const otlp_metric *m, struct error *err)
 {
     const char *name = m->name ? m->name : "";
@@ -1260,14 +1469,8 @@ static int append_target_info_sample(struct transaction *tx, const struct label_
 {
     if (target_info_seen(tx, labels, t))
         return 0; /* deduplicated within the request, as upstream's seenTargetInfo does */
-    struct label_set copy;
-    int rc = label_set_copy(&copy, labels);
-    if (rc < 0)
-        return rc;
     struct sample sample = {.timestamp_ms = t, .kind = SAMPLE_FLOAT, .value = 1};
-    rc = transaction_append(tx, &copy, &sample, 0, true, err);
-    label_set_free(&copy);
-    return rc;
+    return transaction_append(tx, labels, &sample, 0, true, err);
 }
 
 static int64_t floor_millis(int64_t ns)
@@ -1277,8 +1480,8 @@ static int64_t floor_millis(int64_t ns)
 }
 
 /* addResourceTargetInfo: one gauge per resource carrying its non-identifying attributes. */
-static int add_target_info(struct transaction *tx, const struct resource_context *res,
-                           uint64_t earliest, uint64_t latest, struct error *err)
+static int add_target_info(struct transaction *tx, struct resource_context *res, uint64_t earliest,
+                           uint64_t latest, struct error *err)
 {
     size_t non_identifying = res->n_attrs;
     for (size_t i = 0; i < IDENTIFYING_ATTRIBUTE_COUNT; i++)
@@ -1327,6 +1530,38 @@ static bool stops_conversion(int rc)
     return rc == -ENOMEM || rc == -E2BIG;
 }
 
+/* The metrics of one resource, then its target_info. Returns as convert_request does. */
+static int convert_resource(struct transaction *tx,
+                            const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm,
+                            struct resource_context *res, struct error *err)
+{
+    uint64_t earliest = UINT64_MAX, latest = 0;
+    for (size_t s = 0; s < rm->n_scope_metrics; s++) {
+        const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[s];
+        for (size_t i = 0; sm && i < sm->n_metrics; i++) {
+            if (!sm->metrics[i])
+                continue;
+            /* Counted before any check, so a rejected metric still widens the range. */
+            metric_points(sm->metrics[i], &earliest, &latest);
+            error_clear(err);
+            int rc = convert_metric(tx, res, sm->metrics[i], err);
+            if (stops_conversion(rc))
+                return rc;
+            if (rc < 0 && transaction_add_error(tx, err) < 0)
+                return -ENOMEM;
+        }
+    }
+    if (earliest != UINT64_MAX) {
+        error_clear(err);
+        int rc = add_target_info(tx, res, earliest, latest, err);
+        if (stops_conversion(rc))
+            return rc;
+        if (rc < 0 && transaction_add_error(tx, err) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 /* FromMetrics: converts every metric, collecting errors and going on past them. Returns 0 (the
  * errors, if any, are in tx) or -ENOMEM / -E2BIG (message in err) when it had to stop. */
 static int convert_request(struct transaction *tx, const otlp_metrics_req *req, struct error *err)
@@ -1340,30 +1575,10 @@ static int convert_request(struct transaction *tx, const otlp_metrics_req *req, 
             res.attrs = rm->resource->attributes;
             res.n_attrs = rm->resource->n_attributes;
         }
-        uint64_t earliest = UINT64_MAX, latest = 0;
-        for (size_t s = 0; s < rm->n_scope_metrics; s++) {
-            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[s];
-            for (size_t i = 0; sm && i < sm->n_metrics; i++) {
-                if (!sm->metrics[i])
-                    continue;
-                /* Counted before any check, so a rejected metric still widens the range. */
-                metric_points(sm->metrics[i], &earliest, &latest);
-                error_clear(err);
-                int rc = convert_metric(tx, &res, sm->metrics[i], err);
-                if (stops_conversion(rc))
-                    return rc;
-                if (rc < 0 && transaction_add_error(tx, err) < 0)
-                    return -ENOMEM;
-            }
-        }
-        if (earliest != UINT64_MAX) {
-            error_clear(err);
-            int rc = add_target_info(tx, &res, earliest, latest, err);
-            if (stops_conversion(rc))
-                return rc;
-            if (rc < 0 && transaction_add_error(tx, err) < 0)
-                return -ENOMEM;
-        }
+        int rc = convert_resource(tx, rm, &res, err);
+        resource_context_clear(&res);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
@@ -1397,9 +1612,11 @@ static void respond_empty(struct http_response *resp, int status)
     resp->status = status;
 }
 
-/* Converts and stores one decoded request under the lock; fills the response. */
+/* Converts and stores one decoded request under the lock; fills the response. `kept` is the
+ * request kept for ?view=otlp (NULL when it could not be made): taken when the request is
+ * stored, else left to the caller. */
 static void store_request(struct prometheus *p, const struct payload *payload,
-                          struct http_response *resp)
+                          struct fakes_kept **kept, struct http_response *resp)
 {
     struct transaction tx = {.p = p, .max_time_ms = wall_clock_millis() + MAX_AHEAD_TIME_MS};
     struct error err = {0};
@@ -1430,10 +1647,11 @@ static void store_request(struct prometheus *p, const struct payload *payload,
         respond_text(resp, 500, err.message);
         goto done;
     }
-    if (json_array_size(p->accepted_otlp) < MAX_OTLP_REQUESTS_KEPT) {
-        json_t *otlp = otlp_json_encode(payload->message);
-        if (!otlp || json_array_append_new(p->accepted_otlp, otlp) < 0)
+    if (p->accepted.count < MAX_OTLP_REQUESTS_KEPT) {
+        if (!*kept || fakes_kept_list_append(&p->accepted, *kept) < 0)
             log_warn(COMPONENT, "out of memory: an accepted request is missing from ?view=otlp");
+        else
+            *kept = NULL;
     } else if (!p->otlp_log_full_warned) {
         p->otlp_log_full_warned = true;
         log_warn(COMPONENT, "more than %zu accepted requests: ?view=otlp keeps only the first",
@@ -1528,9 +1746,12 @@ void prometheus_handle(struct prometheus *p, const struct http_request *req,
     if (items_out)
         *items_out = payload_item_count(payload);
 
+    /* Copied before taking the lock; a JSON request is kept as its tree (fakes_kept_new). */
+    struct fakes_kept *kept = fakes_kept_new(payload, json ? NULL : body, body_len, 0);
     pthread_mutex_lock(&p->lock);
-    store_request(p, payload, resp);
+    store_request(p, payload, &kept, resp);
     pthread_mutex_unlock(&p->lock);
+    fakes_kept_unref(kept);
 done:
     payload_free(payload);
     free(inflated);
@@ -1637,10 +1858,13 @@ json_t *prometheus_view(struct prometheus *p)
 
 json_t *prometheus_view_otlp(struct prometheus *p)
 {
+    struct fakes_kept_list kept;
     pthread_mutex_lock(&p->lock);
-    json_t *copy = json_deep_copy(p->accepted_otlp);
+    int rc = fakes_kept_list_snapshot(&p->accepted, &kept);
     pthread_mutex_unlock(&p->lock);
-    return copy;
+    json_t *all = rc ? NULL : fakes_kept_list_otlp_json(&kept);
+    fakes_kept_list_clear(&kept);
+    return all;
 }
 
 /* ---- lifecycle ---- */
@@ -1652,6 +1876,9 @@ static void clear_store(struct prometheus *p)
     free(p->series);
     p->series = NULL;
     p->series_count = p->series_cap = 0;
+    free(p->index);
+    p->index = NULL;
+    p->index_cap = 0;
     p->sample_total = 0;
     for (size_t i = 0; i < p->metadata_count; i++)
         metadata_clear(&p->metadata[i]);
@@ -1660,16 +1887,17 @@ static void clear_store(struct prometheus *p)
     p->metadata_count = p->metadata_cap = 0;
     p->head_initialised = false;
     p->head_max_time_ms = 0;
-    if (p->accepted_otlp)
-        json_array_clear(p->accepted_otlp);
     p->otlp_log_full_warned = false;
 }
 
 void prometheus_reset(struct prometheus *p)
 {
+    struct fakes_kept_list old;
     pthread_mutex_lock(&p->lock);
     clear_store(p);
+    fakes_kept_list_detach(&p->accepted, &old);
     pthread_mutex_unlock(&p->lock);
+    fakes_kept_list_clear(&old);
 }
 
 struct prometheus *prometheus_new(const struct prometheus_options *opts)
@@ -1686,8 +1914,7 @@ struct prometheus *prometheus_new(const struct prometheus_options *opts)
     while (opts && opts->promote_resource_attributes && opts->promote_resource_attributes[n])
         n++;
     p->promote_resource_attributes = calloc(n + 1, sizeof(char *));
-    p->accepted_otlp = json_array();
-    if (!p->promote_resource_attributes || !p->accepted_otlp)
+    if (!p->promote_resource_attributes)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         p->promote_resource_attributes[i] = strdup(opts->promote_resource_attributes[i]);
@@ -1705,7 +1932,7 @@ void prometheus_free(struct prometheus *p)
     if (!p)
         return;
     clear_store(p);
-    json_decref(p->accepted_otlp);
+    fakes_kept_list_clear(&p->accepted);
     for (size_t i = 0; p->promote_resource_attributes && p->promote_resource_attributes[i]; i++)
         free(p->promote_resource_attributes[i]);
     free(p->promote_resource_attributes);

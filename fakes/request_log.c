@@ -9,6 +9,7 @@
 #include "request_log.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@ struct stored_entry {
     size_t bytes, items;
     int status;
     bool fault;
+    char transport[8];    /* "" = HTTP */
+    char grpc_status[24]; /* "" = none */
 };
 
 struct request_log {
@@ -104,6 +107,11 @@ uint64_t request_log_append(struct request_log *log, const struct request_log_en
         .status = in->status,
         .fault = in->fault,
     };
+    if (in->transport) {
+        snprintf(e.transport, sizeof(e.transport), "%s", in->transport);
+        snprintf(e.grpc_status, sizeof(e.grpc_status), "%s",
+                 in->grpc_status ? in->grpc_status : "");
+    }
     bool failed = false;
     e.method = copy_value(in->method, REQUEST_LOG_VALUE_MAX, &failed);
     e.path = copy_value(in->path, PATH_MAX_LEN, &failed);
@@ -166,6 +174,11 @@ static json_t *entry_json(const struct stored_entry *e)
     rc |= json_object_set_new(o, "items", json_integer((json_int_t)e->items));
     rc |= json_object_set_new(o, "status", json_integer(e->status));
     rc |= json_object_set_new(o, "fault", json_boolean(e->fault));
+    if (e->transport[0]) {
+        rc |= json_object_set_new(o, "transport", json_string(e->transport));
+        rc |= json_object_set_new(o, "grpc_status",
+                                  e->grpc_status[0] ? json_string(e->grpc_status) : json_null());
+    }
     if (rc) {
         json_decref(o);
         return NULL;

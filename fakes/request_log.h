@@ -33,6 +33,11 @@ struct request_log_entry {
     int status;    /* 0 = no answer (connection reset) */
     bool fault;    /* a fault fired on this request */
     bool accepted; /* the backend recorded the data (2xx and not answered by a fault) */
+    /* A gRPC front's request: transport "grpc" and the status it answered by name
+     * ("UNAVAILABLE"; NULL = the stream was reset). NULL transport = HTTP, and then neither is
+     * shown, so HTTP entries read as they always did. */
+    const char *transport;
+    const char *grpc_status;
 };
 
 struct request_log_stats {
@@ -54,7 +59,8 @@ uint64_t request_log_append(struct request_log *log, const struct request_log_en
 /* {"requests":[{"seq":n,"time_unix_ms":...,"method":...,"path":...,"content_type":...,
  * "content_encoding":...,"user_agent":...,"org_id":...,"bytes":n,"items":n,"status":n,
  * "fault":bool}, ...],"dropped":n} with the entries whose seq > `since`, oldest first. Absent
- * headers are null. Caller owns; NULL on ENOMEM. */
+ * headers are null. gRPC entries add "transport":"grpc" and "grpc_status":"<NAME>"|null. Caller
+ * owns; NULL on ENOMEM. */
 json_t *request_log_view(struct request_log *log, uint64_t since);
 
 void request_log_stats(struct request_log *log, struct request_log_stats *out);

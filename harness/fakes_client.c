@@ -11,8 +11,9 @@
 #include "template.h"
 #include "wait.h"
 
-/* The ready line's port keys, by enum fake_id. */
+/* The ready line's port keys, by enum fake_id; NULL = the fake has no such front. */
 static const char *const port_keys[FAKE_COUNT] = {"prometheus", "loki", "tempo_http"};
+static const char *const grpc_port_keys[FAKE_COUNT] = {NULL, NULL, "tempo_grpc"};
 static const char *const base_paths[FAKE_COUNT] = {"/api/v1/otlp", "/otlp", ""};
 
 struct ready_ctx {
@@ -66,6 +67,8 @@ int fakes_client_start(struct fakes_client *f, const struct fakes_client_options
                                         "0",
                                         "--tempo-http-port",
                                         "0",
+                                        "--tempo-grpc-port",
+                                        "0",
                                         "--control-port",
                                         "0",
                                         NULL};
@@ -97,6 +100,14 @@ int fakes_client_start(struct fakes_client *f, const struct fakes_client_options
                            "the otel-fakes ready line has no port \"%s\"", port_keys[i]);
             goto fail;
         }
+        if (grpc_port_keys[i]) {
+            f->grpc_ports[i] = (int)json_integer_value(json_object_get(ports, grpc_port_keys[i]));
+            if (f->grpc_ports[i] <= 0) {
+                rc = error_set(err, -EPROTO, ERROR_PERMANENT,
+                               "the otel-fakes ready line has no port \"%s\"", grpc_port_keys[i]);
+                goto fail;
+            }
+        }
     }
     f->control_port = (int)json_integer_value(json_object_get(ports, "control"));
     if (f->control_port <= 0) {
@@ -125,6 +136,15 @@ void fakes_client_stop(struct fakes_client *f)
 void fakes_client_endpoint(const struct fakes_client *f, enum fake_id fake, char *buf, size_t size)
 {
     snprintf(buf, size, "http://127.0.0.1:%d%s", f->ports[fake], base_paths[fake]);
+}
+
+void fakes_client_grpc_target(const struct fakes_client *f, enum fake_id fake, char *buf,
+                              size_t size)
+{
+    if (f->grpc_ports[fake] > 0)
+        snprintf(buf, size, "127.0.0.1:%d", f->grpc_ports[fake]);
+    else
+        snprintf(buf, size, "%s", "");
 }
 
 int fakes_client_view(const struct fakes_client *f, const char *view, json_t **out,

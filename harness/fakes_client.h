@@ -19,7 +19,8 @@
 
 struct fakes_client {
     struct proc proc;
-    int ports[FAKE_COUNT]; /* the backends' ports, by enum fake_id */
+    int ports[FAKE_COUNT];      /* the backends' ports, by enum fake_id */
+    int grpc_ports[FAKE_COUNT]; /* their gRPC fronts (Tempo only); 0 = none */
     int control_port;
     char control[64]; /* "http://127.0.0.1:N" */
 };
@@ -44,6 +45,10 @@ void fakes_client_stop(struct fakes_client *f);
  * (Prometheus /api/v1/otlp, Loki /otlp, Tempo none), so the exporter appends /v1/<signal> as
  * it does with the real backends' URLs. */
 void fakes_client_endpoint(const struct fakes_client *f, enum fake_id fake, char *buf, size_t size);
+/* The host:port an OTLP/gRPC exporter gets for `fake` ("127.0.0.1:N"), or "" when the fake has no
+ * gRPC front. */
+void fakes_client_grpc_target(const struct fakes_client *f, enum fake_id fake, char *buf,
+                              size_t size);
 
 /* GET a view: "loki" (backend view), "otlp/loki" (?view=otlp), "requests/loki", "stats". */
 int fakes_client_view(const struct fakes_client *f, const char *view, json_t **out,

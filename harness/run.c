@@ -101,9 +101,12 @@ static int start_fakes(struct run_ctx *ctx, struct error *err)
     int rc = fakes_client_start(&ctx->fakes, &o, err);
     if (rc == 0) {
         ctx->fakes_started = true;
-        for (int f = 0; f < FAKE_COUNT; f++)
+        for (int f = 0; f < FAKE_COUNT; f++) {
             fakes_client_endpoint(&ctx->fakes, (enum fake_id)f, ctx->endpoints[f],
                                   sizeof(ctx->endpoints[f]));
+            fakes_client_grpc_target(&ctx->fakes, (enum fake_id)f, ctx->grpc_targets[f],
+                                     sizeof(ctx->grpc_targets[f]));
+        }
     }
     return rc;
 }
@@ -116,7 +119,7 @@ static int init_collector(struct run_ctx *ctx, struct error *err)
         ctx->env[i] = (char *)s->env[i];
     ctx->env[s->env_count] = NULL;
     snprintf(log_path, sizeof(log_path), "%s/collector.log", ctx->report_dir);
-    int rc = wiring_build(&ctx->wiring, s, ctx->endpoints, err);
+    int rc = wiring_build_grpc(&ctx->wiring, s, ctx->endpoints, ctx->grpc_targets, err);
     if (rc < 0)
         return rc;
     struct collector_options o = {

@@ -44,6 +44,7 @@ struct run_ctx {
     struct fakes_client fakes;
     bool fakes_started;
     char endpoints[FAKE_COUNT][256];
+    char grpc_targets[FAKE_COUNT][256]; /* "" = the fake has no gRPC front */
     struct wiring wiring;
     struct collector collector;
     bool collector_initialised;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grpcd.h"
 #include "options.h"
 #include "otlp_json.h"
 #include "pdata.h"
@@ -328,6 +329,16 @@ size_t scenario_otlp_receivers(const json_t *config, const char **ids, bool *has
     return n;
 }
 
+const char *scenario_otlp_grpc_method(int signal)
+{
+    switch (signal) {
+    case SIGNAL_TRACES: return "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    case SIGNAL_METRICS: return "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    case SIGNAL_LOGS: return "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    default: return "";
+    }
+}
+
 static bool is_otlp_http_exporter(const char *type)
 {
     return !strcmp(type, "otlphttp") || !strcmp(type, "otlp_http");
@@ -375,20 +386,24 @@ static int load_endpoints(struct loader *l, const json_t *doc)
         if (!json_object_get(exporters, key))
             return fail(l, kline, path, "%s has no exporter \"%s\"", s->config_label, key);
         component_type(key, type, sizeof(type));
-        if (is_otlp_grpc_exporter(type))
+        bool grpc = is_otlp_grpc_exporter(type);
+        /* Only Tempo takes OTLP over gRPC (pipeline.md §9); Prometheus and Loki take OTLP/HTTP
+         * only, so a gRPC exporter pointed at them is a config that cannot work. */
+        if (grpc && fake != FAKE_TEMPO)
             return fail(l, kline, path,
-                        "the fakes have no OTLP/gRPC endpoint yet: point an otlp_http exporter at "
-                        "%s instead",
+                        "%s has no OTLP/gRPC endpoint (only tempo has one): point an otlp_http "
+                        "exporter at it instead",
                         json_string_value(value));
-        if (!is_otlp_http_exporter(type))
+        if (!grpc && !is_otlp_http_exporter(type))
             return fail(l, kline, path,
                         "exporter type \"%s\" has no endpoint the harness can "
-                        "set (only otlphttp/otlp_http)",
+                        "set (only otlphttp/otlp_http, and otlp/otlp_grpc for tempo)",
                         type);
         if (s->endpoint_count >= SCENARIO_MAX_ITEMS)
             return fail(l, kline, path, "too many endpoints (at most %d)", SCENARIO_MAX_ITEMS);
         s->endpoints[s->endpoint_count].exporter = key;
         s->endpoints[s->endpoint_count].fake = fake;
+        s->endpoints[s->endpoint_count].grpc = grpc;
         s->endpoint_count++;
     }
     /* An exporter the scenario does not redirect would send to the config's real backend. */
@@ -582,7 +597,7 @@ static const struct field otlp_fields[] = {
      "a raw request: {method, path, content_type, content_encoding, body | "
      "body_hex | body_size}"},
     {"signal", T_STR, false, "traces, metrics or logs"},
-    {"transport", T_STR, false, "http"},
+    {"transport", T_STR, false, "http or grpc"},
     {"encoding", T_STR, false, "proto or json"},
     {"gzip", T_BOOL, false, "true or false"},
     {"timestamps", T_STR, false, "now (shift every time to the run start) or keep"},
@@ -592,6 +607,10 @@ static const struct field otlp_fields[] = {
     {"expect_body", T_STR | T_MAP, false,
      "the exact body text, or one of {text, contains, json, hex, status}"},
     {"expect_content_type", T_STR, false, "a media type such as text/plain"},
+    {"expect_grpc_status", T_STR | T_INT, false,
+     "a gRPC status name such as UNAVAILABLE (or its number), with transport grpc"},
+    {"expect_grpc_message", T_STR, false,
+     "a substring of the gRPC status message, with transport grpc"},
     {NULL, 0, false, NULL},
 };
 
@@ -823,6 +842,65 @@ static int load_raw(struct loader *l, struct step_otlp *o, const json_t *raw, co
     return 0;
 }
 
+/* expect_grpc_status / expect_grpc_message, and the HTTP expectations a gRPC step cannot have
+ * (and the reverse). */
+static int load_grpc_expectations(struct loader *l, struct step_otlp *o, const json_t *obj,
+                                  const char *path, int line)
+{
+    static const char *const http_only[] = {"expect_status", "expect_body", "expect_content_type",
+                                            NULL};
+    static const char *const grpc_only[] = {"expect_grpc_status", "expect_grpc_message", NULL};
+    const char *const *wrong = o->grpc ? http_only : grpc_only;
+    for (int i = 0; wrong[i]; i++)
+        if (json_object_get(obj, wrong[i]))
+            return fail(l, line_of_key(l, obj, wrong[i], line), path,
+                        o->grpc ? "%s is an HTTP check; a gRPC call is checked with "
+                                  "expect_grpc_status and expect_grpc_message"
+                                : "%s needs transport: grpc",
+                        wrong[i]);
+    o->expect_grpc_code = GRPC_CODE_OK;
+    o->expect_grpc_message = get_string(obj, "expect_grpc_message");
+    const json_t *v = json_object_get(obj, "expect_grpc_status");
+    if (!v)
+        return 0;
+    for (int code = GRPC_CODE_OK; code <= GRPC_CODE_UNAUTHENTICATED; code++) {
+        if (json_is_integer(v) ? json_integer_value(v) == code
+                               : !strcmp(json_string_value(v), grpc_code_name(code))) {
+            o->expect_grpc_code = code;
+            return 0;
+        }
+    }
+    return fail(l, line_of_key(l, obj, "expect_grpc_status", line), path,
+                "expect_grpc_status: expected a gRPC status name (OK, CANCELLED, UNKNOWN, "
+                "INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, "
+                "PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, "
+                "OUT_OF_RANGE, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED) "
+                "or its number");
+}
+
+/* A raw gRPC call: a method (raw.path, default the signal's Export) and a message body; the
+ * HTTP parts of raw have no meaning on a gRPC stream. */
+static int finish_raw_grpc(struct loader *l, struct step *st, const json_t *raw, const char *path,
+                           int line)
+{
+    struct step_otlp *o = &st->otlp;
+    static const char *const http_parts[] = {"method", "content_type", "content_encoding", NULL};
+    for (int i = 0; http_parts[i]; i++)
+        if (json_object_get(raw, http_parts[i]))
+            return fail(l, line_of_key(l, raw, http_parts[i], line), path,
+                        "raw.%s has no meaning for a gRPC call: give raw.path (the full method "
+                        "name, /package.Service/Method) and a body",
+                        http_parts[i]);
+    if (!o->path && o->signal < 0)
+        return fail(l, line, path,
+                    "a raw gRPC call needs raw.path (/package.Service/Method) or signal (for its "
+                    "Export method)");
+    if (!o->path)
+        o->path = scenario_otlp_grpc_method(o->signal);
+    snprintf(st->label, sizeof(st->label), "otlp grpc raw %s", o->path);
+    return 0;
+}
+
 static int load_otlp_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
                           int line)
 {
@@ -846,9 +924,9 @@ static int load_otlp_step(struct loader *l, struct step *st, const json_t *obj, 
     int choice;
     if ((rc = check_choice(l, obj, "transport", path, transports, &choice)) < 0)
         return rc;
-    if (choice == 1)
-        return fail(l, line_of_key(l, obj, "transport", line), path,
-                    "transport grpc is not implemented by the harness yet (only http)");
+    o->grpc = choice == 1;
+    if ((rc = load_grpc_expectations(l, o, obj, path, line)) < 0)
+        return rc;
     static const char *const encodings[] = {"proto", "json", NULL};
     if ((rc = check_choice(l, obj, "encoding", path, encodings, &choice)) < 0)
         return rc;
@@ -885,6 +963,8 @@ static int load_otlp_step(struct loader *l, struct step *st, const json_t *obj, 
                             file_only[i]);
         if ((rc = load_raw(l, o, raw, path, line)) < 0)
             return rc;
+        if (o->grpc)
+            return finish_raw_grpc(l, st, raw, path, line);
         if (!o->path && o->signal < 0)
             return fail(l, line, path, "a raw request needs raw.path or signal (for /v1/<signal>)");
         snprintf(st->label, sizeof(st->label), "otlp raw %s %s%s%s", o->method,
@@ -895,6 +975,20 @@ static int load_otlp_step(struct loader *l, struct step *st, const json_t *obj, 
     if ((rc = load_payload(l, o, obj, path, line)) < 0)
         return rc;
     o->path = get_string(obj, "path");
+    if (o->grpc) {
+        if (o->json_encoding)
+            return fail(l, line_of_key(l, obj, "encoding", line), path,
+                        "OTLP over gRPC carries protobuf only (encoding json is OTLP/HTTP)");
+        if (o->path)
+            return fail(l, line_of_key(l, obj, "path", line), path,
+                        "a gRPC payload goes to its signal's Export method; call another method "
+                        "with raw: {path: /package.Service/Method}");
+        o->path = scenario_otlp_grpc_method(o->signal);
+        snprintf(st->label, sizeof(st->label), "otlp grpc %s %s (proto%s%s)",
+                 signal_name(o->signal), o->file_label, o->gzip ? ", gzip" : "",
+                 o->timestamps_now ? ", timestamps now" : "");
+        return 0;
+    }
     o->content_type = o->json_encoding ? "application/json" : "application/x-protobuf";
     o->content_encoding = o->gzip ? "gzip" : NULL;
     snprintf(st->label, sizeof(st->label), "otlp %s %s (%s%s%s)", signal_name(o->signal),
@@ -911,6 +1005,11 @@ static const struct field fault_spec_fields[] = {
     {"latency_ms", T_INT, false, "a delay in milliseconds before answering"},
     {"stall", T_BOOL, false, "true to hold requests until the fault is cleared"},
     {"reset", T_BOOL, false, "true to drop the connection without answering"},
+    {"grpc_status", T_STR | T_INT, false,
+     "a gRPC status a gRPC front answers with, e.g. UNAVAILABLE or RESOURCE_EXHAUSTED"},
+    {"message", T_STR, false, "the gRPC status message"},
+    {"retry_info_delay", T_STR, false,
+     "a delay such as \"1s\" for a google.rpc.RetryInfo in the gRPC status details"},
     {NULL, 0, false, NULL},
 };
 
@@ -943,9 +1042,11 @@ static int load_fault_step(struct loader *l, struct step *st, const json_t *obj,
     const json_t *status = json_object_get(spec, "status");
     if (status && (json_integer_value(status) < 200 || json_integer_value(status) > 599))
         return fail(l, kline, sub, "status: expected 200-599");
-    if (!status && !get_bool(spec, "reset", false) && !get_bool(spec, "stall", false) &&
-        !json_object_get(spec, "latency_ms"))
-        return fail(l, kline, sub, "a fault needs status, reset, stall or latency_ms");
+    const json_t *grpc_status = json_object_get(spec, "grpc_status");
+    if (!status && !grpc_status && !get_bool(spec, "reset", false) &&
+        !get_bool(spec, "stall", false) && !json_object_get(spec, "latency_ms"))
+        return fail(l, kline, sub,
+                    "a fault needs status, reset, stall or latency_ms (or grpc_status)");
     const json_t *times = json_object_get(spec, "times");
     if (times && json_integer_value(times) < 1)
         return fail(l, kline, sub, "times: expected at least 1 (omit it for \"until cleared\")");
@@ -957,6 +1058,10 @@ static int load_fault_step(struct loader *l, struct step *st, const json_t *obj,
     char what[32];
     if (status)
         snprintf(what, sizeof(what), "%" JSON_INTEGER_FORMAT, json_integer_value(status));
+    else if (json_is_string(grpc_status))
+        snprintf(what, sizeof(what), "%s", json_string_value(grpc_status));
+    else if (grpc_status)
+        snprintf(what, sizeof(what), "grpc %" JSON_INTEGER_FORMAT, json_integer_value(grpc_status));
     else
         snprintf(what, sizeof(what), "%s",
                  get_bool(spec, "reset", false)   ? "reset"
@@ -1363,7 +1468,7 @@ int scenario_load(const char *path, const char *root, struct scenario **out, str
         (rc = load_finding(&l, doc)) < 0 || (rc = load_steps(&l, doc)) < 0 ||
         (rc = load_expect(&l, doc)) < 0)
         goto fail;
-    /* An otlp step needs an otlp receiver with http in the config. */
+    /* An otlp step needs an otlp receiver with its transport in the config. */
     const char *ids[16];
     bool http[16], grpc[16];
     size_t receivers = scenario_otlp_receivers(s->config, ids, http, grpc, 16);
@@ -1373,14 +1478,13 @@ int scenario_load(const char *path, const char *root, struct scenario **out, str
             continue;
         bool found = false;
         for (size_t r = 0; r < receivers && !found; r++)
-            found = http[r] && (!o->receiver || !strcmp(o->receiver, ids[r]));
+            found = (o->grpc ? grpc[r] : http[r]) && (!o->receiver || !strcmp(o->receiver, ids[r]));
         if (!found) {
             char sub[64];
             snprintf(sub, sizeof(sub), "steps[%zu].otlp", i);
-            rc =
-                fail(&l, s->steps[i].line, sub, "%s has no otlp receiver%s%s%s with protocols.http",
-                     s->config_label, o->receiver ? " \"" : "", o->receiver ? o->receiver : "",
-                     o->receiver ? "\"" : "");
+            rc = fail(&l, s->steps[i].line, sub, "%s has no otlp receiver%s%s%s with protocols.%s",
+                      s->config_label, o->receiver ? " \"" : "", o->receiver ? o->receiver : "",
+                      o->receiver ? "\"" : "", o->grpc ? "grpc" : "http");
             goto fail;
         }
     }

@@ -73,11 +73,16 @@ struct step_otlp {
     size_t body_bytes_len;
     int64_t body_size; /* raw body: this many filler bytes (-1 = unset) */
     /* Both */
-    const char *path;     /* URL path; default /v1/<signal> */
-    const char *receiver; /* otlp receiver id; default: the config's first with http */
+    const char *path;     /* URL path; default /v1/<signal>. gRPC: the full method name, default
+                             /opentelemetry.proto.collector.<signal>.v1.<Service>/Export */
+    const char *receiver; /* otlp receiver id; default: the config's first with the transport */
     int expect_status;    /* default 200 */
     struct body_check expect_body;
     const char *expect_content_type; /* media type prefix, or NULL */
+    /* transport: grpc - a unary call to the receiver's gRPC endpoint, checked in gRPC terms. */
+    bool grpc;
+    int expect_grpc_code;            /* enum grpc_code of grpcd.h; default OK */
+    const char *expect_grpc_message; /* a substring of the status message, or NULL */
 };
 
 struct step_fault {
@@ -122,6 +127,7 @@ struct step {
 struct endpoint_map {
     const char *exporter; /* "otlphttp/loki" */
     enum fake_id fake;
+    bool grpc; /* an otlp/otlp_grpc exporter: host:port of the fake's gRPC front, plaintext */
 };
 
 struct scenario {
@@ -173,6 +179,10 @@ void scenario_free(struct scenario *s);
 /* The fake statistic name for a condition key ("records" -> "items"), or NULL if the key is
  * not valid for that fake. */
 const char *scenario_fake_stat(enum fake_id fake, const char *key);
+
+/* The gRPC method an OTLP exporter calls for `signal` (enum signal of pdata.h):
+ * "/opentelemetry.proto.collector.trace.v1.TraceService/Export" ... */
+const char *scenario_otlp_grpc_method(int signal);
 
 /* The otlp receivers of a collector config that have an http / grpc protocol, in config order:
  * fills ids (borrowed from config) and returns how many. */

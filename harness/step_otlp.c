@@ -1,11 +1,18 @@
 /*
  * step_otlp.c - the `otlp` step: sends a payload file (OTLP JSON, encoded as the step says) or a
- * raw request to the collector's OTLP/HTTP receiver and checks the answer.
+ * raw request to the collector's OTLP/HTTP receiver and checks the answer; with `transport:
+ * grpc`, a unary call to its gRPC endpoint (common/grpcc: gRPC C core, plaintext h2c), checked
+ * in gRPC terms (status code and message).
  *
  * A payload is sent as upstream clients send it: protobuf (the JSON file decoded with
  * otlp_json_decode_payload and encoded with payload_encode) or the JSON text itself, optionally
  * gzip-compressed, with the matching Content-Type/Content-Encoding. A raw request sends exactly
  * what the scenario wrote (or nothing, for a missing header), for bad-input cases.
+ *
+ * A raw gRPC call sends the body bytes as the request message of the method named, so a scenario
+ * can send garbage, an unknown method or an oversized message. It cannot send a malformed gRPC
+ * frame (a bad compressed flag, a truncated length prefix): gRPC core frames every message
+ * itself, and a hand-built HTTP/2 client is out of this harness's scope.
  *
  * The answer is checked in full - status, content type, body - and every mismatch is reported,
  * not just the first. Error bodies are compared as google.rpc.Status decoded from the response's
@@ -23,15 +30,17 @@
 
 #include "compress.h"
 #include "google/rpc/status.pb-c.h"
+#include "grpcc.h"
 #include "httpc.h"
 #include "otlp_json.h"
 #include "pdata.h"
 #include "timeshift.h"
 
 #define BODY_SHOWN 200
+#define CALL_TIMEOUT_MS 60000
 
-/* The body of a payload step, encoded. Caller frees *body. */
-static int encode_payload(struct run_ctx *ctx, const struct step_otlp *o, uint8_t **body,
+/* The body of a payload step, encoded, and gzip-compressed when `gzip`. Caller frees *body. */
+static int encode_payload(struct run_ctx *ctx, const struct step_otlp *o, bool gzip, uint8_t **body,
                           size_t *len, char *note, size_t note_size, struct error *err)
 {
     json_t *copy = json_deep_copy(o->payload);
@@ -67,7 +76,7 @@ static int encode_payload(struct run_ctx *ctx, const struct step_otlp *o, uint8_
     }
     snprintf(note, note_size, "%zu bytes %s%s", encoded_len, o->json_encoding ? "json" : "proto",
              shifted ? ", times shifted to now" : "");
-    if (o->gzip) {
+    if (gzip) {
         uint8_t *gz = NULL;
         size_t gz_len = 0;
         if ((rc = compress_buffer(COMPRESSION_GZIP, encoded, encoded_len, &gz, &gz_len)) < 0) {
@@ -273,6 +282,44 @@ static void check_body(const struct body_check *b, const struct httpc_response *
     }
 }
 
+/* One unary call to the receiver's gRPC endpoint with `body` as the request message, checked in
+ * gRPC terms. The payload's gzip option becomes gRPC's own message compression. */
+static int run_grpc(struct run_ctx *ctx, const struct step_otlp *o, const uint8_t *body, size_t len,
+                    const char *note, char *detail, size_t size, struct error *err)
+{
+    char target[64];
+    int port = wiring_grpc_port(&ctx->wiring, o->receiver);
+    snprintf(target, sizeof(target), "127.0.0.1:%d", port);
+    struct grpcc_options opts = {
+        .insecure = true,
+        .compression = o->gzip ? "gzip" : NULL,
+        .user_agent = "otel-harness",
+    };
+    struct grpcc *client = grpcc_new(target, &opts, err);
+    if (!client)
+        return err ? err->code : -EINVAL;
+    struct grpcc_result r = {0};
+    int rc = grpcc_unary(client, o->path, body, len, CALL_TIMEOUT_MS, &r);
+    grpcc_free(client);
+    if (rc < 0)
+        return error_set(err, rc, ERROR_PERMANENT, "gRPC call %s failed: %s", o->path,
+                         strerror(-rc));
+    char bad[1024] = "";
+    if (r.code != o->expect_grpc_code)
+        add_mismatch(bad, sizeof(bad), "status %s, want %s", grpc_code_name(r.code),
+                     grpc_code_name(o->expect_grpc_code));
+    if (o->expect_grpc_message && !strstr(r.message, o->expect_grpc_message))
+        add_mismatch(bad, sizeof(bad), "message \"%s\" does not contain \"%s\"", r.message,
+                     o->expect_grpc_message);
+    snprintf(detail, size, "gRPC %s -> %s%s%s%s%s%s", o->path, grpc_code_name(r.code),
+             r.message[0] ? " \"" : "", r.message, r.message[0] ? "\"" : "", *note ? "; sent " : "",
+             note);
+    grpcc_result_release(&r);
+    if (*bad)
+        return error_set(err, -EPROTO, ERROR_PERMANENT, "gRPC %s: %s", o->path, bad);
+    return 0;
+}
+
 int step_otlp_run(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
                   struct error *err)
 {
@@ -285,10 +332,14 @@ int step_otlp_run(struct run_ctx *ctx, const struct step *st, char *detail, size
 
     if (o->raw)
         rc = raw_body(o, &body, &len, err);
-    else
-        rc = encode_payload(ctx, o, &body, &len, note, sizeof(note), err);
+    else /* over gRPC, gzip is gRPC's own message compression (run_grpc), not the body's */
+        rc = encode_payload(ctx, o, o->gzip && !o->grpc, &body, &len, note, sizeof(note), err);
     if (rc < 0)
         goto done;
+    if (o->grpc) {
+        rc = run_grpc(ctx, o, body, len, note, detail, size, err);
+        goto done;
+    }
     if (o->path)
         snprintf(path, sizeof(path), "%s", o->path);
     else

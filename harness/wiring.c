@@ -40,6 +40,13 @@ static int listen_on(struct wiring *w, int *port, struct error *err)
 int wiring_build(struct wiring *w, const struct scenario *s, char endpoints[FAKE_COUNT][256],
                  struct error *err)
 {
+    char none[FAKE_COUNT][256] = {""};
+    return wiring_build_grpc(w, s, endpoints, none, err);
+}
+
+int wiring_build_grpc(struct wiring *w, const struct scenario *s, char endpoints[FAKE_COUNT][256],
+                      char grpc_targets[FAKE_COUNT][256], struct error *err)
+{
     int rc;
     memset(w, 0, sizeof(*w));
     for (size_t i = 0; i < s->set_count; i++)
@@ -66,16 +73,39 @@ int wiring_build(struct wiring *w, const struct scenario *s, char endpoints[FAKE
                 return rc;
         }
     }
-    for (size_t i = 0; i < s->endpoint_count; i++)
-        if ((rc = add_set(w, err, "exporters.%s.endpoint=%s", s->endpoints[i].exporter,
-                          endpoints[s->endpoints[i].fake])) < 0)
+    for (size_t i = 0; i < s->endpoint_count; i++) {
+        const struct endpoint_map *e = &s->endpoints[i];
+        if (!e->grpc) {
+            if ((rc = add_set(w, err, "exporters.%s.endpoint=%s", e->exporter,
+                              endpoints[e->fake])) < 0)
+                return rc;
+            continue;
+        }
+        if (!grpc_targets[e->fake][0])
+            return error_set(err, -EINVAL, ERROR_PERMANENT,
+                             "exporter %s: the fake %s has no gRPC endpoint", e->exporter,
+                             scenario_fake_name(e->fake));
+        /* Plaintext whatever the config says: the fakes have no TLS (the seed's otlp/tempo is
+         * `tls: {insecure: true}` anyway). */
+        if ((rc = add_set(w, err, "exporters.%s.endpoint=%s", e->exporter, grpc_targets[e->fake])) <
+                0 ||
+            (rc = add_set(w, err, "exporters.%s.tls.insecure=true", e->exporter)) < 0)
             return rc;
+    }
     if ((rc = listen_on(w, &w->metrics_port, err)) < 0 ||
         (rc = add_set(w, err,
                       "service.telemetry.metrics.readers=[{pull: {exporter: {prometheus: "
                       "{host: 127.0.0.1, port: %d}}}}]",
                       w->metrics_port)) < 0)
         return rc;
+    return 0;
+}
+
+int wiring_grpc_port(const struct wiring *w, const char *id)
+{
+    for (size_t i = 0; i < w->receiver_count; i++)
+        if (w->receivers[i].grpc_port && (!id || !strcmp(id, w->receivers[i].id)))
+            return w->receivers[i].grpc_port;
     return 0;
 }
 

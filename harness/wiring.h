@@ -38,11 +38,20 @@ struct wiring {
 
 /* Allocates the ports and builds the overrides: the scenario's own `set:` first, then the
  * harness's (so a scenario cannot override a port by accident). `endpoints[fake]` is the base
- * URL of each fake (fakes_client_endpoint). */
+ * URL of each fake (fakes_client_endpoint). A scenario that maps an otlp/otlp_grpc exporter
+ * needs wiring_build_grpc. */
 int wiring_build(struct wiring *w, const struct scenario *s, char endpoints[FAKE_COUNT][256],
                  struct error *err);
+/* The same, with `grpc_targets[fake]`, the host:port of each fake's gRPC front ("" when it has
+ * none, fakes_client_grpc_target): an otlp/otlp_grpc exporter gets `endpoint: host:port` and
+ * `tls.insecure: true` (the fakes speak plaintext h2c, as the team's Tempo does). -EINVAL when
+ * an exporter is mapped to a fake without a gRPC front. */
+int wiring_build_grpc(struct wiring *w, const struct scenario *s, char endpoints[FAKE_COUNT][256],
+                      char grpc_targets[FAKE_COUNT][256], struct error *err);
 
 /* The http port of receiver `id` (NULL = the first otlp receiver with http), or 0. */
 int wiring_http_port(const struct wiring *w, const char *id);
+/* The grpc port of receiver `id` (NULL = the first otlp receiver with grpc), or 0. */
+int wiring_grpc_port(const struct wiring *w, const char *id);
 
 #endif

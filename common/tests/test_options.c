@@ -139,9 +139,56 @@ static void test_string_list_and_scalar_to_string(void **state)
     options_free(sample_options, &cfg);
 }
 
+/* A table written once for a struct of its own, bound into a member of two different configs
+ * (as configtls or retry_on_failure are shared by exporters). */
+struct shared_part {
+    int64_t size;
+    char *name;
+};
+
+static const struct option shared_part_options[] = {
+    {OPT_INT, "size", "7", offsetof(struct shared_part, size), "a size", 0, NULL, 0},
+    {OPT_STRING, "name", NULL, offsetof(struct shared_part, name), "a name", 0, NULL, 0},
+    {0},
+};
+
+struct embedding_config {
+    bool flag;
+    struct shared_part first, second;
+};
+
+static const struct option embedding_options[] = {
+    {OPT_BOOL, "flag", "true", offsetof(struct embedding_config, flag), "a flag", 0, NULL, 0},
+    {OPT_OBJECT, "first", NULL, offsetof(struct embedding_config, first), "one", 0,
+     shared_part_options, 0},
+    {OPT_OBJECT, "second", NULL, offsetof(struct embedding_config, second), "two", 0,
+     shared_part_options, 0},
+    {0},
+};
+
+static void test_object_offset_binds_a_shared_table_into_a_member(void **state)
+{
+    struct embedding_config cfg = {0};
+    struct error err = {0};
+    json_t *doc = NULL;
+    const char *yaml = "first: {name: a}\nsecond: {size: 3, name: b}\n";
+    assert_int_equal(yamljson_parse(yaml, strlen(yaml), "t", &doc, NULL, &err), 0);
+    assert_int_equal(options_bind(embedding_options, doc, &cfg, "x", &err), 0);
+    json_decref(doc);
+    assert_true(cfg.flag);
+    assert_int_equal(cfg.first.size, 7);
+    assert_string_equal(cfg.first.name, "a");
+    assert_int_equal(cfg.second.size, 3);
+    assert_string_equal(cfg.second.name, "b");
+    options_free(embedding_options, &cfg);
+    assert_null(cfg.first.name);
+    assert_null(cfg.second.name);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_object_offset_binds_a_shared_table_into_a_member),
         cmocka_unit_test(test_defaults_apply_when_keys_are_absent),
         cmocka_unit_test(test_presence_is_set_for_an_empty_section),
         cmocka_unit_test(test_unknown_key_names_the_path),

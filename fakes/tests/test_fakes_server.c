@@ -156,10 +156,10 @@ static void test_ready_line_has_every_port(void **state)
     char *text = json_dumps(ready, JSON_COMPACT);
     assert_non_null(strstr(text, "{\"ready\":true,\"ports\":{\"prometheus\":"));
     json_t *ports = json_object_get(ready, "ports");
-    const char *keys[] = {"prometheus", "loki", "tempo_http", "control"};
-    for (size_t i = 0; i < 4; i++)
+    const char *keys[] = {"prometheus", "loki", "tempo_http", "tempo_grpc", "control"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         assert_true(json_integer_value(json_object_get(ports, keys[i])) > 0);
-    assert_int_equal(json_object_size(ports), 4);
+    assert_int_equal(json_object_size(ports), sizeof(keys) / sizeof(keys[0]));
     free(text);
     json_decref(ready);
 }
@@ -237,6 +237,21 @@ static void test_tempo_status_fault_is_rpc_status(void **state)
     json_decref(control_json(f, "DELETE", "/v1/faults/tempo", NULL));
     http("POST", fakes_port(f, "tempo"), "/v1/traces", "application/json", "{}", &r);
     assert_int_equal(r.status, 200);
+    reply_free(&r);
+}
+
+/* A fault written in gRPC terms answers the HTTP front with the status the OTLP receiver maps
+ * that code to (fault.h). */
+static void test_tempo_grpc_fault_answers_http_in_kind(void **state)
+{
+    struct fakes *f = *state;
+    json_decref(
+        control_json(f, "PUT", "/v1/faults/tempo",
+                     "{\"grpc_status\":\"RESOURCE_EXHAUSTED\",\"message\":\"RATE_LIMITED: x\"}"));
+    struct reply r;
+    http("POST", fakes_port(f, "tempo"), "/v1/traces", "application/json", "{}", &r);
+    assert_int_equal(r.status, 429);
+    assert_string_equal(r.body, "{\"code\":8,\"message\":\"RATE_LIMITED: x\"}");
     reply_free(&r);
 }
 
@@ -328,6 +343,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_status_fault_refuses_with_retry_after_and_records_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tempo_status_fault_is_rpc_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tempo_grpc_fault_answers_http_in_kind, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_reset_fault_drops_the_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stall_holds_until_released, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_releases_a_stalled_request, setup, teardown),

@@ -44,6 +44,23 @@ static const struct {
     {"{\"status\":503,\"retry_after\":-3}", "must not be negative"},
     {"{\"status\":503,\"colour\":\"red\"}", "unknown field \"colour\""},
     {"{\"status\":503,\"status\":500}", "invalid JSON"}, /* duplicate keys are refused */
+    /* gRPC terms */
+    {"{\"grpc_status\":\"UNAVAILABLE\",\"message\":\"down\",\"times\":2}", NULL},
+    {"{\"grpc_status\":14}", NULL},
+    {"{\"grpc_status\":\"RESOURCE_EXHAUSTED\",\"retry_info_delay\":\"1s\"}", NULL},
+    {"{\"grpc_status\":\"OK\",\"stall\":true}", NULL},
+    {"{\"status\":429,\"retry_info_delay\":\"500ms\"}", NULL},
+    {"{\"status\":503,\"grpc_status\":\"INTERNAL\"}", NULL},
+    {"{\"grpc_status\":\"Unavailable\"}", "must be a gRPC code name"},
+    {"{\"grpc_status\":17}", "must be a gRPC code name"},
+    {"{\"grpc_status\":\"UNAVAILABLE\",\"reset\":true}", "cannot be combined with \"grpc_status\""},
+    {"{\"message\":\"x\",\"stall\":true}", "need a \"grpc_status\""},
+    {"{\"retry_info_delay\":\"1s\",\"latency_ms\":5}", "need a \"grpc_status\""},
+    {"{\"grpc_status\":\"OK\",\"retry_info_delay\":\"1s\"}",
+     "cannot be combined with grpc_status OK"},
+    {"{\"status\":200,\"retry_info_delay\":\"1s\"}", "cannot be combined with grpc_status OK"},
+    {"{\"grpc_status\":\"UNAVAILABLE\",\"retry_info_delay\":\"soon\"}", "must be a duration"},
+    {"{\"grpc_status\":\"UNAVAILABLE\",\"message\":7}", "\"message\" must be a string"},
 };
 
 static void test_parse_table(void **state)
@@ -65,6 +82,63 @@ static void test_parse_table(void **state)
             fail_msg("%s: error \"%s\", want \"%s\"", json, err.message, parse_cases[i].want_error);
         assert_null(spec.body);
     }
+}
+
+/* Each front reads only its own terms: the ones not written are derived (fault.h), and the view
+ * shows only what was written. */
+static void test_terms_are_derived_for_the_other_transport(void **state)
+{
+    static const struct {
+        const char *json;
+        int status;
+        int grpc_code;
+        const char *body, *message;
+    } cases[] = {
+        {"{\"grpc_status\":\"UNAVAILABLE\",\"message\":\"down\"}", 503, 14, "down", "down"},
+        {"{\"grpc_status\":\"RESOURCE_EXHAUSTED\"}", 429, 8, NULL, NULL},
+        {"{\"grpc_status\":\"INVALID_ARGUMENT\"}", 400, 3, NULL, NULL},
+        {"{\"grpc_status\":\"DEADLINE_EXCEEDED\"}", 503, 4, NULL, NULL},
+        {"{\"grpc_status\":\"INTERNAL\"}", 500, 13, NULL, NULL},
+        {"{\"grpc_status\":\"OK\",\"latency_ms\":1}", 200, 0, NULL, NULL},
+        {"{\"status\":503,\"body\":\"busy\"}", 503, 14, "busy", "busy"},
+        {"{\"status\":429}", 429, 8, NULL, NULL},
+        {"{\"status\":500}", 500, 2, NULL, NULL},
+        {"{\"status\":204}", 204, 0, NULL, NULL},
+        {"{\"status\":503,\"grpc_status\":\"ABORTED\",\"body\":\"b\",\"message\":\"m\"}", 503, 10,
+         "b", "m"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fault_spec spec;
+        const char *json = cases[i].json;
+        assert_int_equal(fault_spec_parse(json, strlen(json), &spec, NULL), 0);
+        if (spec.status != cases[i].status || !spec.has_grpc_code ||
+            spec.grpc_code != cases[i].grpc_code)
+            fail_msg("%s: status %d grpc %d, want %d and %d", json, spec.status, spec.grpc_code,
+                     cases[i].status, cases[i].grpc_code);
+        if (cases[i].body)
+            assert_string_equal(spec.body, cases[i].body);
+        else
+            assert_null(spec.body);
+        if (cases[i].message)
+            assert_string_equal(spec.message, cases[i].message);
+        else
+            assert_null(spec.message);
+        json_t *shown = fault_spec_json(&spec);
+        json_t *given = json_loads(json, 0, NULL);
+        const char *key;
+        json_t *value;
+        json_object_foreach(shown, key, value)
+        {
+            if (!strcmp(key, "stall") || !strcmp(key, "reset"))
+                continue; /* always shown */
+            if (!json_object_get(given, key))
+                fail_msg("%s: the view shows the derived \"%s\"", json, key);
+        }
+        json_decref(given);
+        json_decref(shown);
+        fault_spec_clear(&spec);
+    }
+    (void)state;
 }
 
 static struct fault *fault_with(const char *json)
@@ -260,6 +334,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_table),
+        cmocka_unit_test(test_terms_are_derived_for_the_other_transport),
         cmocka_unit_test(test_fires_times_then_goes_inactive),
         cmocka_unit_test(test_without_times_fires_until_cleared),
         cmocka_unit_test(test_set_replaces_and_resets_count),

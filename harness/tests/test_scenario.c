@@ -48,6 +48,24 @@ static const char config_yaml[] =
     "  pipelines:\n"
     "    logs: {receivers: [otlp], processors: [batch], exporters: [otlphttp/loki, debug]}\n";
 
+/* The team's shape: OTLP over gRPC in, Tempo over gRPC out (SEED-CONFIG.md). */
+static const char grpc_config_yaml[] =
+    "receivers:\n"
+    "  otlp:\n"
+    "    protocols:\n"
+    "      grpc:\n"
+    "        endpoint: 0.0.0.0:4317\n"
+    "exporters:\n"
+    "  otlp/tempo:\n"
+    "    endpoint: tempo:4317\n"
+    "    tls: {insecure: true}\n"
+    "  otlphttp/loki:\n"
+    "    endpoint: http://loki:3100/otlp\n"
+    "service:\n"
+    "  pipelines:\n"
+    "    traces: {receivers: [otlp], exporters: [otlp/tempo]}\n"
+    "    logs: {receivers: [otlp], exporters: [otlphttp/loki]}\n";
+
 static const char logs_json[] =
     "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
     "{\"stringValue\":\"web\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":"
@@ -66,6 +84,7 @@ static int setup(void **state)
         mkdir(path, 0755);
     }
     write_file("configs/c.yaml", config_yaml);
+    write_file("configs/g.yaml", grpc_config_yaml);
     write_file("scenarios/inputs/logs.json", logs_json);
     return 0;
 }
@@ -133,6 +152,49 @@ static void test_valid_scenario_is_resolved(void **state)
     assert_int_equal(s->expect_counts[2].cond.op, COND_GE); /* collector first, then fakes */
     assert_string_equal(s->env[0], "K8S_NODE_NAME=node-1");
     assert_string_equal(s->golden_dir, "case");
+    scenario_free(s);
+}
+
+#define HEAD_GRPC                                                                                  \
+    "name: case\nsummary: a test\nconfig: configs/g.yaml\n"                                        \
+    "endpoints: {otlp/tempo: tempo, otlphttp/loki: loki}\n"
+
+static void test_valid_grpc_scenario_is_resolved(void **state)
+{
+    (void)state;
+    struct scenario *s = NULL;
+    struct error err = {0};
+    int rc = load_case(
+        HEAD_GRPC "steps:\n"
+                  "  - fault: {tempo: {grpc_status: UNAVAILABLE, times: 2}}\n"
+                  "  - otlp: {transport: grpc, file: inputs/logs.json, gzip: true}\n"
+                  "  - otlp: {transport: grpc, raw: {path: /x.Y/Z, body_hex: \"ff\"},\n"
+                  "           expect_grpc_status: UNIMPLEMENTED, expect_grpc_message: unknown}\n"
+                  "  - otlp: {transport: grpc, signal: logs, raw: {body_size: 10},\n"
+                  "           expect_grpc_status: 13}\n"
+                  "expect: {golden: [tempo]}\n",
+        &s, &err);
+    if (rc != 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(s->endpoint_count, 2);
+    for (size_t i = 0; i < s->endpoint_count; i++)
+        assert_int_equal(s->endpoints[i].grpc, s->endpoints[i].fake == FAKE_TEMPO);
+    const struct step_otlp *o = &s->steps[1].otlp;
+    assert_true(o->grpc);
+    assert_true(o->gzip);
+    assert_string_equal(o->path, "/opentelemetry.proto.collector.logs.v1.LogsService/Export");
+    assert_int_equal(o->expect_grpc_code, 0); /* OK unless stated */
+    assert_null(o->expect_grpc_message);
+    o = &s->steps[2].otlp;
+    assert_true(o->grpc && o->raw);
+    assert_string_equal(o->path, "/x.Y/Z");
+    assert_int_equal(o->expect_grpc_code, 12);
+    assert_string_equal(o->expect_grpc_message, "unknown");
+    o = &s->steps[3].otlp;
+    assert_string_equal(o->path, "/opentelemetry.proto.collector.logs.v1.LogsService/Export");
+    assert_int_equal(o->expect_grpc_code, 13);
+    assert_string_equal(s->steps[3].label,
+                        "otlp grpc raw /opentelemetry.proto.collector.logs.v1.LogsService/Export");
     scenario_free(s);
 }
 
@@ -210,9 +272,35 @@ static const struct {
     {"exit_code with steps",
      HEAD "steps:\n  - wait: {loki: {records: 1}}\nexpect: {exit_code: 1}\n",
      "steps: a scenario that expects the collector to exit (exit_code) has no steps"},
-    {"grpc transport",
+    {"grpc transport without a grpc receiver",
      HEAD "steps:\n  - otlp: {file: inputs/logs.json, transport: grpc}\nexpect: {golden: [loki]}\n",
-     "steps[0].otlp: transport grpc is not implemented by the harness yet"},
+     "case.yaml:6: steps[0].otlp: configs/c.yaml has no otlp receiver with protocols.grpc"},
+    {"json over grpc",
+     HEAD_GRPC "steps:\n  - otlp: {file: inputs/logs.json, transport: grpc, encoding: json}\n"
+               "expect: {golden: [loki]}\n",
+     "steps[0].otlp: OTLP over gRPC carries protobuf only"},
+    {"an HTTP check on a gRPC call",
+     HEAD_GRPC "steps:\n  - otlp: {file: inputs/logs.json, transport: grpc, expect_status: 503}\n"
+               "expect: {golden: [loki]}\n",
+     "steps[0].otlp: expect_status is an HTTP check; a gRPC call is checked with "
+     "expect_grpc_status"},
+    {"a gRPC check on an HTTP request",
+     HEAD "steps:\n  - otlp: {file: inputs/logs.json, expect_grpc_status: UNAVAILABLE}\n"
+          "expect: {golden: [loki]}\n",
+     "steps[0].otlp: expect_grpc_status needs transport: grpc"},
+    {"unknown gRPC status",
+     HEAD_GRPC "steps:\n  - otlp: {file: inputs/logs.json, transport: grpc,\n"
+               "           expect_grpc_status: Unavailable}\nexpect: {golden: [loki]}\n",
+     "steps[0].otlp: expect_grpc_status: expected a gRPC status name (OK, CANCELLED"},
+    {"HTTP parts in a raw gRPC call",
+     HEAD_GRPC "steps:\n  - otlp: {transport: grpc, signal: logs,\n"
+               "           raw: {content_type: application/grpc, body: x}}\n"
+               "expect: {golden: [loki]}\n",
+     "steps[0].otlp: raw.content_type has no meaning for a gRPC call"},
+    {"gRPC exporter pointed at a fake without gRPC",
+     "name: case\nsummary: s\nconfig: configs/g.yaml\n"
+     "endpoints: {otlp/tempo: loki, otlphttp/loki: loki}\nexpect: {golden: [loki]}\n",
+     "case.yaml:4: endpoints.otlp/tempo: loki has no OTLP/gRPC endpoint (only tempo has one)"},
     {"raw options outside raw",
      HEAD "steps:\n  - otlp: {raw: {method: GET, path: /v1/logs}, gzip: true}\nexpect: {golden: "
           "[loki]}\n",
@@ -255,6 +343,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_scenario_is_resolved),
+        cmocka_unit_test(test_valid_grpc_scenario_is_resolved),
         cmocka_unit_test(test_errors_name_file_line_and_expectation),
         cmocka_unit_test(test_fake_counts_map_to_statistics),
     };

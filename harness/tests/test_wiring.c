@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "error.h"
+
 #include "wiring.h"
 
 static void test_overrides_cover_receivers_exporters_and_metrics(void **state)
@@ -66,10 +68,40 @@ static void test_overrides_cover_receivers_exporters_and_metrics(void **state)
     json_decref(s.config);
 }
 
+/* An otlp/otlp_grpc exporter gets the fake's gRPC host:port and plaintext, as the seed's
+ * otlp/tempo has it; a fake without a gRPC front is an error, not a silent HTTP URL. */
+static void test_grpc_exporter_gets_host_port_and_insecure(void **state)
+{
+    (void)state;
+    static struct scenario s;
+    memset(&s, 0, sizeof(s));
+    s.config = json_loads("{\"receivers\":{\"otlp\":{\"protocols\":{\"grpc\":{}}}},"
+                          "\"exporters\":{\"otlp/tempo\":{}}}",
+                          0, NULL);
+    assert_non_null(s.config);
+    s.endpoints[0] = (struct endpoint_map){"otlp/tempo", FAKE_TEMPO, true};
+    s.endpoint_count = 1;
+    char endpoints[FAKE_COUNT][256] = {"http://127.0.0.1:1/api/v1/otlp", "http://127.0.0.1:2/otlp",
+                                       "http://127.0.0.1:3"};
+    char grpc[FAKE_COUNT][256] = {"", "", "127.0.0.1:4"};
+    static struct wiring w;
+    assert_int_equal(wiring_build_grpc(&w, &s, endpoints, grpc, NULL), 0);
+    assert_int_equal(wiring_grpc_port(&w, NULL), w.receivers[0].grpc_port);
+    assert_int_equal(wiring_http_port(&w, NULL), 0);
+    assert_string_equal(w.set_ptrs[1], "exporters.otlp/tempo.endpoint=127.0.0.1:4");
+    assert_string_equal(w.set_ptrs[2], "exporters.otlp/tempo.tls.insecure=true");
+
+    struct error err = {0};
+    assert_int_equal(wiring_build(&w, &s, endpoints, &err), -EINVAL);
+    assert_string_equal(err.message, "exporter otlp/tempo: the fake tempo has no gRPC endpoint");
+    json_decref(s.config);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overrides_cover_receivers_exporters_and_metrics),
+        cmocka_unit_test(test_grpc_exporter_gets_host_port_and_insecure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -337,8 +337,8 @@ static void test_validation_errors_name_the_path(void **state)
          {"processors.nope=null"},
          "processors: unknown type: \"nope\" for id: \"nope\" (valid values: [batch])"},
         {VALID_CONFIG,
-         {"exporters.otlp/tempo.endpoint=x"},
-         "exporters: unknown type: \"otlp\" for id: \"otlp/tempo\""},
+         {"exporters.zipkin/tempo.endpoint=x"},
+         "exporters: unknown type: \"zipkin\" for id: \"zipkin/tempo\""},
         {VALID_CONFIG, {"connectors.forward=null"}, "connectors: unknown type: \"forward\""},
         {VALID_CONFIG, {"recievers.otlp=null"}, "unknown key \"recievers\""},
         {VALID_CONFIG, {"receivers.otlp/=null"}, "the part after / should not be empty"},
@@ -351,8 +351,9 @@ static void test_validation_errors_name_the_path(void **state)
          "invalid configuration: processors.batch: send_batch_max_size must be greater or equal "
          "to send_batch_size"},
         {VALID_CONFIG,
-         {"receivers.otlp.protocols.grpc.endpoint=0.0.0.0:4317"},
-         "receivers.otlp.protocols.grpc: the gRPC protocol is not yet supported by otelcol-ref"},
+         {"receivers.otlp.protocols.grpc.max_recv_msg_size_mib=-1"},
+         "receivers.otlp.protocols.grpc: invalid max_recv_msg_size_mib value, must be between 1 "
+         "and 8796093022207: -1"},
         {VALID_CONFIG,
          {"receivers.otlp.protocols=null"},
          "receivers.otlp: must specify at least one protocol when using the OTLP receiver"},

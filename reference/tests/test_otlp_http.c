@@ -885,26 +885,6 @@ static void test_media_type_parsing(void **state)
     }
 }
 
-static void test_grpc_is_a_config_error(void **state)
-{
-    const struct component_descriptor *d = &otlp_receiver_descriptor;
-    static const char *const configs[] = {"protocols: {grpc: null}",
-                                          "protocols: {grpc: {endpoint: 0.0.0.0:4317}, http: {}}"};
-    for (size_t i = 0; i < 2; i++) {
-        json_t *tree = NULL;
-        assert_int_equal(yamljson_parse(configs[i], strlen(configs[i]), "t", &tree, NULL, NULL), 0);
-        void *cfg = calloc(1, d->config_size);
-        struct error err = {0};
-        assert_int_equal(options_bind(d->options, tree, cfg, "receivers.otlp", &err), 0);
-        assert_true(d->validate(cfg, &err) < 0);
-        assert_string_equal(
-            err.message, ".protocols.grpc: the gRPC protocol is not yet supported by otelcol-ref");
-        options_free(d->options, cfg);
-        free(cfg);
-        json_decref(tree);
-    }
-}
-
 /* ---- through the service: config -> pipelines -> exporter ---- */
 
 /* A backend standing in for Loki: counts what reaches /otlp/v1/logs. */
@@ -1091,7 +1071,6 @@ int main(void)
         cmocka_unit_test(test_fanout_delivers_to_two_pipelines),
         cmocka_unit_test(test_fanout_joins_errors_and_prefers_permanent),
         cmocka_unit_test(test_media_type_parsing),
-        cmocka_unit_test(test_grpc_is_a_config_error),
         cmocka_unit_test(test_service_fans_out_a_shared_receiver_to_two_pipelines),
         cmocka_unit_test(test_service_render_adds_total_to_counters_only),
         cmocka_unit_test(test_service_metrics_level_none_serves_nothing),

@@ -1,8 +1,9 @@
 /*
- * test_retry.c - unit tests of the exporters' retry rules (reference/exporters/otlphttp/retry.c):
- * status classification, Retry-After parsing, backoff bounds with randomisation, the give-up
- * rules and upstream's config validation messages. Every case is a row of a table that reads as
- * the rule it checks (core@v0.144.0 retry_sender.go, otlp.go, configretry/backoff.go).
+ * test_retry.c - unit tests of the exporters' retry rules
+ * (reference/exporters/exporterhelper/retry.c): status classification, Retry-After parsing, backoff
+ * bounds with randomisation, the give-up rules and upstream's config validation messages. Every
+ * case is a row of a table that reads as the rule it checks (core@v0.144.0 retry_sender.go,
+ * otlp.go, configretry/backoff.go).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../exporters/otlphttp/retry.h"
+#include "../exporters/exporterhelper/retry.h"
 
 #define SECOND 1000000000LL
 #define MS 1000000LL
@@ -50,6 +51,40 @@ static void test_retry_classifies_http_statuses(void **state)
         assert_int_equal(retry_status_honours_retry_after(cases[i].status),
                          cases[i].honours_retry_after);
     }
+}
+
+static void test_retry_classifies_grpc_codes(void **state)
+{
+    /* exporter/otlpexporter/otlp.go shouldRetry, as a table of code, RetryInfo, class */
+    static const struct {
+        int code;
+        bool retry_info;
+        enum retry_class expected;
+    } cases[] = {
+        {0, false, RETRY_CLASS_SUCCESS},    /* OK */
+        {1, false, RETRY_CLASS_RETRYABLE},  /* Canceled */
+        {2, false, RETRY_CLASS_PERMANENT},  /* Unknown */
+        {3, false, RETRY_CLASS_PERMANENT},  /* InvalidArgument (Tempo's bad ids) */
+        {4, false, RETRY_CLASS_RETRYABLE},  /* DeadlineExceeded */
+        {5, false, RETRY_CLASS_PERMANENT},  /* NotFound */
+        {7, false, RETRY_CLASS_PERMANENT},  /* PermissionDenied */
+        {8, false, RETRY_CLASS_PERMANENT},  /* ResourceExhausted without RetryInfo (Tempo) */
+        {8, true, RETRY_CLASS_RETRYABLE},   /* ResourceExhausted with RetryInfo */
+        {9, false, RETRY_CLASS_PERMANENT},  /* FailedPrecondition */
+        {10, false, RETRY_CLASS_RETRYABLE}, /* Aborted */
+        {11, false, RETRY_CLASS_RETRYABLE}, /* OutOfRange */
+        {12, false, RETRY_CLASS_PERMANENT}, /* Unimplemented */
+        {13, false, RETRY_CLASS_PERMANENT}, /* Internal */
+        {13, true, RETRY_CLASS_PERMANENT},  /* RetryInfo does not make Internal retryable */
+        {14, false, RETRY_CLASS_RETRYABLE}, /* Unavailable */
+        {15, false, RETRY_CLASS_RETRYABLE}, /* DataLoss */
+        {16, false, RETRY_CLASS_PERMANENT}, /* Unauthenticated */
+        {99, false, RETRY_CLASS_PERMANENT}, /* not a code */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (retry_classify_grpc_status(cases[i].code, cases[i].retry_info) != cases[i].expected)
+            fail_msg("code %d (RetryInfo %d) classified wrongly", cases[i].code,
+                     cases[i].retry_info);
 }
 
 static void test_retry_parses_retry_after_seconds_and_dates(void **state)
@@ -250,6 +285,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_classifies_http_statuses),
+        cmocka_unit_test(test_retry_classifies_grpc_codes),
         cmocka_unit_test(test_retry_parses_retry_after_seconds_and_dates),
         cmocka_unit_test(test_retry_backoff_stays_within_randomization_bounds),
         cmocka_unit_test(test_retry_backoff_without_randomization_is_exact),

@@ -1,12 +1,12 @@
-// logs.test.mjs - the OpenTelemetry JS SDK's OTLP/HTTP log exporters (protobuf and JSON)
-// -> otelcol-ref (otlp receiver, batch, otlphttp exporter with the Loki tenant header) -> fake
-// Loki.
+// logs.test.mjs - the OpenTelemetry JS SDK's OTLP log exporters (gRPC, HTTP/protobuf and
+// HTTP/JSON) -> otelcol-ref (otlp receiver, batch, otlphttp exporter with the Loki tenant header)
+// -> fake Loki.
 //
-// One test per encoding. Each emits three records with the SDK (an INFO line with typed
-// attributes, an ERROR line inside a trace, a WARN record whose body is a map), exports them
-// once, and checks field by field that Loki's view holds them as Loki 3 stores them with its
-// default otlp_config (facts/pipeline.md §8): one stream whose labels are the index-list
-// resource attributes, entries in order with the line (a map body as JSON with sorted keys),
+// One test per transport (lib/stack.mjs TRANSPORTS). Each emits three records with the SDK (an
+// INFO line with typed attributes, an ERROR line inside a trace, a WARN record whose body is a
+// map), exports them once, and checks field by field that Loki's view holds them as Loki 3 stores
+// them with its default otlp_config (facts/pipeline.md §8): one stream whose labels are the index-
+// list resource attributes, entries in order with the line (a map body as JSON with sorted keys),
 // the timestamp, and structured metadata (log attributes, severity, trace context, the other
 // resource attributes, the scope), and that the OTLP the fake accepted is exactly what the SDK
 // emitted.
@@ -16,7 +16,7 @@ import { after, before, test } from 'node:test';
 
 import { api, apiLogs, exportOnce, exporters, resources, sdkLogs, sdkVersions, transformer } from './lib/sdk.mjs';
 import { LOKI_INDEX_LABELS, Mismatches, asString, labelName, otlpResources, resourceAttribute } from './lib/compare.mjs';
-import { startStack } from './lib/stack.mjs';
+import { TRANSPORTS, startStack } from './lib/stack.mjs';
 
 // The tenant the collector config sends (X-Scope-OrgID of exporters.otlphttp/loki).
 const TENANT = 'interop';
@@ -149,8 +149,8 @@ function actualLokiView(view, emittedLevels) {
     return tenants;
 }
 
-for (const encoding of ['proto', 'json']) {
-    const label = encoding === 'proto' ? 'HTTP/protobuf (gzip)' : 'HTTP/JSON';
+for (const encoding of ['proto', 'json', 'grpc']) {
+    const { label } = TRANSPORTS[encoding];
     test(`logs over OTLP ${label} reach Loki as the SDK emitted them`, { timeout: 240_000 }, async (t) => {
         t.diagnostic(sdkVersions());
         await stack.control('DELETE', '/v1/received');
@@ -161,8 +161,8 @@ for (const encoding of ['proto', 'json']) {
         const emitted = JSON.parse(Buffer.from(transformer.JsonLogsSerializer.serializeRequest(records)).toString());
 
         const exporter = new exporters.logs[encoding]({
-            url: stack.otlpUrl('logs'),
-            compression: encoding === 'proto' ? 'gzip' : 'none',
+            url: stack.exporterUrl(encoding, 'logs'),
+            compression: TRANSPORTS[encoding].compression,
             timeoutMillis: 30_000,
         });
         let counts;

@@ -1,21 +1,21 @@
-// metrics.test.mjs - the OpenTelemetry JS SDK's OTLP/HTTP metric exporters (protobuf and JSON)
-// -> otelcol-ref (otlp receiver, batch, otlphttp exporter) -> fake Prometheus.
+// metrics.test.mjs - the OpenTelemetry JS SDK's OTLP metric exporters (gRPC, HTTP/protobuf and
+// HTTP/JSON) -> otelcol-ref (otlp receiver, batch, otlphttp exporter) -> fake Prometheus.
 //
-// One test per encoding. Each records one value set on every instrument kind the SDK has
-// (counter, integer counter, up-down counter, histogram, gauge, observable gauge; cumulative,
-// the SDK's default and what Prometheus requires), collects once, exports once, and checks
-// that Prometheus's view holds exactly the series Prometheus 3's OTLP translation makes of them
-// (facts/pipeline.md §7: names with unit and _total/_ratio suffixes, sanitised labels, job and
-// instance from the service attributes, classic histogram series, target_info with the other
-// resource attributes, sample values and millisecond timestamps, family metadata), and that the
-// OTLP the fake accepted is exactly what the SDK emitted.
+// One test per transport (lib/stack.mjs TRANSPORTS). Each records one value set on every
+// instrument kind the SDK has (counter, integer counter, up-down counter, histogram, gauge,
+// observable gauge; cumulative, the SDK's default and what Prometheus requires), collects once,
+// exports once, and checks that Prometheus's view holds exactly the series Prometheus 3's OTLP
+// translation makes of them (facts/pipeline.md §7: names with unit and _total/_ratio suffixes,
+// sanitised labels, job and instance from the service attributes, classic histogram series,
+// target_info with the other resource attributes, sample values and millisecond timestamps, family
+// metadata), and that the OTLP the fake accepted is exactly what the SDK emitted.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { exportOnce, exporters, resources, sdkMetrics, sdkVersions, transformer } from './lib/sdk.mjs';
 import { Mismatches, asString, labelName, otlpResources, prometheusName, resourceAttribute } from './lib/compare.mjs';
-import { startStack } from './lib/stack.mjs';
+import { TRANSPORTS, startStack } from './lib/stack.mjs';
 
 let stack;
 before(async () => {
@@ -160,8 +160,8 @@ function dataPointCount(emitted) {
         .flatMap((s) => s.items).reduce((n, m) => n + m.dataPoints.length, 0);
 }
 
-for (const encoding of ['proto', 'json']) {
-    const label = encoding === 'proto' ? 'HTTP/protobuf (gzip)' : 'HTTP/JSON';
+for (const encoding of ['proto', 'json', 'grpc']) {
+    const { label } = TRANSPORTS[encoding];
     test(`metrics over OTLP ${label} reach Prometheus as the SDK emitted them`, { timeout: 240_000 }, async (t) => {
         t.diagnostic(sdkVersions());
         await stack.control('DELETE', '/v1/received');
@@ -174,8 +174,8 @@ for (const encoding of ['proto', 'json']) {
         assert.equal(points, 7, 'the SDK did not emit the 7 data points this test records');
 
         const exporter = new exporters.metrics[encoding]({
-            url: stack.otlpUrl('metrics'),
-            compression: encoding === 'proto' ? 'gzip' : 'none',
+            url: stack.exporterUrl(encoding, 'metrics'),
+            compression: TRANSPORTS[encoding].compression,
             timeoutMillis: 30_000,
         });
         let counts;

@@ -11,18 +11,13 @@
  *   config/confighttp/{client.go,compression.go}, config/configretry/backoff.go  options
  *   (see /work/shared/facts/pipeline.md §6)
  *
- * Request flow: consume() puts the payload on the sending queue (or, with the queue disabled,
- * exports it in the caller's thread); a consumer thread encodes it (proto or JSON), compresses it
- * once, and POSTs it with its own keep-alive curl handle, retrying retryable failures.
+ * Request flow: the exporter helper (exporters/exporterhelper: queue, retries, self-metrics,
+ * failure logs, shared with otlp_grpc) queues the payload; a consumer thread encodes it (proto
+ * or JSON), compresses it once, and POSTs it with its own keep-alive curl handle; this file makes
+ * that one attempt and classifies its outcome as upstream does.
  *
- * Deliberately different from upstream, or not done:
- *   - one queue per exporter instance, shared by the signals it serves; upstream builds one
- *     exporter (and one queue) per signal. Identical whenever an exporter serves one signal, as
- *     every exporter of the team's config does.
- *   - shutdown keeps retrying until the shutdown deadline (DESIGN.md §3: lose nothing accepted);
- *     upstream stops the retry sender first, so each queued request gets one last attempt. What
- *     is left at the deadline is logged `Exporting failed. Dropping data.` and counted in
- *     otelcol_exporter_send_failed_*.
+ * Deliberately different from upstream, or not done (see exporterhelper.c for the queue's and
+ * the retries' differences):
  *   - a URL is built for every signal at create time; a signal without one fails each request
  *     permanently (upstream refuses to start that pipeline: our exporter does not know its
  *     pipelines).
@@ -30,7 +25,8 @@
  *     snappy / x-snappy-framed / lz4 (no library here), `auth` extensions, persistent queue
  *     (`sending_queue.storage`), `sizer` other than requests, `wait_for_result`, exporter-side
  *     batching (`sending_queue.batch`).
- *   - accepted but without effect: tls.server_name_override, cipher_suites, curve_preferences,
+ *   - accepted but without effect: tls.server_name_override (applied by otlp_grpc only),
+ *     cipher_suites, curve_preferences,
  *     min/max_version, reload_interval (curl has no direct equivalent wired here), the connection
  *     pool knobs (curl keeps one connection per consumer), compression_params.level, cookies,
  *     middlewares. Proxy: proxy_url is honoured; otherwise curl's own environment rules apply
@@ -58,49 +54,17 @@
 #include "log.h"
 #include "options.h"
 #include "otlp_json.h"
+#include "configtls.h"
+#include "exporterhelper.h"
 #include "retry.h"
 #include "sending_queue.h"
-#include "telemetry.h"
 
-/* The collector version whose behaviour this exporter mirrors. */
-#define OTLPHTTP_MIRRORED_VERSION "0.144.0"
 /* Upstream reads at most this much of a response body (maxHTTPResponseReadBytes). */
 #define REPLY_BODY_MAX (64 * 1024)
 #define URL_MAX 2048
 #define LOG_VALUE_MAX 1100
 
 /* ---- configuration ---- */
-
-struct otlphttp_tls_config {
-    bool insecure;
-    bool insecure_skip_verify;
-    bool include_system_ca_certs_pool;
-    char *ca_file, *ca_pem, *cert_file, *cert_pem, *key_file, *key_pem;
-    char *server_name_override, *min_version, *max_version;
-    struct option_string_list cipher_suites, curve_preferences;
-    int64_t reload_interval_ns;
-};
-
-struct otlphttp_retry_options {
-    bool enabled;
-    int64_t initial_interval_ns;
-    double randomization_factor;
-    double multiplier;
-    int64_t max_interval_ns;
-    int64_t max_elapsed_time_ns;
-};
-
-struct otlphttp_queue_options {
-    bool enabled;
-    int64_t num_consumers;
-    int64_t queue_size;
-    bool block_on_overflow;
-    bool wait_for_result;
-    char *sizer;
-    char *storage;
-    json_t *batch;
-    bool batch_present;
-};
 
 struct otlphttp_config {
     char *endpoint;
@@ -117,9 +81,9 @@ struct otlphttp_config {
     bool disable_keep_alives;
     bool force_attempt_http2;
     json_t *auth, *cookies, *middlewares;
-    struct otlphttp_tls_config tls;
-    struct otlphttp_retry_options retry;
-    struct otlphttp_queue_options queue;
+    struct configtls_client tls;
+    struct exporterhelper_retry_options retry;
+    struct exporterhelper_queue_options queue;
 };
 
 #define CFG(field) offsetof(struct otlphttp_config, field)
@@ -127,70 +91,6 @@ struct otlphttp_config {
 static const struct option compression_params_options[] = {
     {OPT_INT, "level", NULL, CFG(compression_level), "compression level (accepted, not applied)", 0,
      NULL, 0},
-    {OPT_END, NULL, NULL, 0, NULL, 0, NULL, 0},
-};
-
-static const struct option tls_options[] = {
-    {OPT_BOOL, "insecure", "false", CFG(tls.insecure),
-     "plaintext for http:// endpoints (no effect on http://)", 0, NULL, 0},
-    {OPT_BOOL, "insecure_skip_verify", "false", CFG(tls.insecure_skip_verify),
-     "do not verify the server certificate", 0, NULL, 0},
-    {OPT_BOOL, "include_system_ca_certs_pool", "false", CFG(tls.include_system_ca_certs_pool),
-     "trust system CAs besides ca_file", 0, NULL, 0},
-    {OPT_STRING, "ca_file", NULL, CFG(tls.ca_file), "CA bundle file", 0, NULL, 0},
-    {OPT_STRING, "ca_pem", NULL, CFG(tls.ca_pem), "CA bundle PEM text", 0, NULL, 0},
-    {OPT_STRING, "cert_file", NULL, CFG(tls.cert_file), "client certificate file", 0, NULL, 0},
-    {OPT_STRING, "cert_pem", NULL, CFG(tls.cert_pem),
-     "client certificate PEM (accepted, not applied)", 0, NULL, 0},
-    {OPT_STRING, "key_file", NULL, CFG(tls.key_file), "client key file", 0, NULL, 0},
-    {OPT_STRING, "key_pem", NULL, CFG(tls.key_pem), "client key PEM (accepted, not applied)", 0,
-     NULL, 0},
-    {OPT_STRING, "server_name_override", NULL, CFG(tls.server_name_override),
-     "SNI override (accepted, not applied)", 0, NULL, 0},
-    {OPT_STRING, "min_version", NULL, CFG(tls.min_version),
-     "minimum TLS version (accepted, not applied)", 0, NULL, 0},
-    {OPT_STRING, "max_version", NULL, CFG(tls.max_version),
-     "maximum TLS version (accepted, not applied)", 0, NULL, 0},
-    {OPT_STRING_LIST, "cipher_suites", NULL, CFG(tls.cipher_suites),
-     "cipher suites (accepted, not applied)", 0, NULL, 0},
-    {OPT_STRING_LIST, "curve_preferences", NULL, CFG(tls.curve_preferences),
-     "curves (accepted, not applied)", 0, NULL, 0},
-    {OPT_DURATION, "reload_interval", NULL, CFG(tls.reload_interval_ns),
-     "certificate reload (accepted, not applied)", 0, NULL, 0},
-    {OPT_END, NULL, NULL, 0, NULL, 0, NULL, 0},
-};
-
-static const struct option retry_options[] = {
-    {OPT_BOOL, "enabled", "true", CFG(retry.enabled), "retry retryable failures", 0, NULL, 0},
-    {OPT_DURATION, "initial_interval", "5s", CFG(retry.initial_interval_ns),
-     "wait after the first failure", 0, NULL, 0},
-    {OPT_DOUBLE, "randomization_factor", "0.5", CFG(retry.randomization_factor),
-     "jitter: interval * (1 +- factor), a number in [0, 1]", 0, NULL, 0},
-    {OPT_DOUBLE, "multiplier", "1.5", CFG(retry.multiplier), "interval growth per retry, a number",
-     0, NULL, 0},
-    {OPT_DURATION, "max_interval", "30s", CFG(retry.max_interval_ns), "cap of the interval", 0,
-     NULL, 0},
-    {OPT_DURATION, "max_elapsed_time", "5m", CFG(retry.max_elapsed_time_ns),
-     "give up after this long (0 = never)", 0, NULL, 0},
-    {OPT_END, NULL, NULL, 0, NULL, 0, NULL, 0},
-};
-
-static const struct option queue_options[] = {
-    {OPT_BOOL, "enabled", "true", CFG(queue.enabled),
-     "queue requests and export them asynchronously", 0, NULL, 0},
-    {OPT_INT, "num_consumers", "10", CFG(queue.num_consumers),
-     "consumer threads, each with its own connection", 0, NULL, 0},
-    {OPT_INT, "queue_size", "1000", CFG(queue.queue_size), "maximum queued requests", 0, NULL, 0},
-    {OPT_BOOL, "block_on_overflow", "false", CFG(queue.block_on_overflow),
-     "wait for room instead of refusing", 0, NULL, 0},
-    {OPT_BOOL, "wait_for_result", "false", CFG(queue.wait_for_result),
-     "not supported by otelcol-ref", 0, NULL, 0},
-    {OPT_STRING, "sizer", "requests", CFG(queue.sizer), "queue_size unit (only requests here)", 0,
-     NULL, 0},
-    {OPT_STRING, "storage", NULL, CFG(queue.storage), "persistent queue extension (not supported)",
-     0, NULL, 0},
-    {OPT_JSON, "batch", NULL, CFG(queue.batch), "exporter-side batching (not supported)",
-     OPT_PRESENCE, NULL, CFG(queue.batch_present)},
     {OPT_END, NULL, NULL, 0, NULL, 0, NULL, 0},
 };
 
@@ -233,10 +133,11 @@ static const struct option otlphttp_options[] = {
     {OPT_JSON, "auth", NULL, CFG(auth), "authenticator extension (not supported)", 0, NULL, 0},
     {OPT_JSON, "cookies", NULL, CFG(cookies), "accepted, not applied", 0, NULL, 0},
     {OPT_JSON, "middlewares", NULL, CFG(middlewares), "accepted, not applied", 0, NULL, 0},
-    {OPT_OBJECT, "tls", NULL, 0, "TLS client settings", 0, tls_options, 0},
-    {OPT_OBJECT, "retry_on_failure", NULL, 0, "retries with exponential backoff", 0, retry_options,
-     0},
-    {OPT_OBJECT, "sending_queue", NULL, 0, "bounded in-memory queue", 0, queue_options, 0},
+    {OPT_OBJECT, "tls", NULL, CFG(tls), "TLS client settings", 0, configtls_client_options, 0},
+    {OPT_OBJECT, "retry_on_failure", NULL, CFG(retry), "retries with exponential backoff", 0,
+     exporterhelper_retry_options, 0},
+    {OPT_OBJECT, "sending_queue", NULL, CFG(queue), "bounded in-memory queue", 0,
+     exporterhelper_queue_options, 0},
     {OPT_END, NULL, NULL, 0, NULL, 0, NULL, 0},
 };
 
@@ -250,44 +151,22 @@ struct otlphttp_exporter {
     char *urls[SIGNAL_COUNT];             /* NULL for a signal with no URL */
     enum otlphttp_encoding encoding;
     enum compression compression;
-    struct curl_slist *headers; /* shared read-only by every curl handle */
-    struct retry_config retry;
-    char failure_suffix[160];    /* upstream's ExportFailureMessage hints */
-    struct sending_queue *queue; /* NULL with sending_queue.enabled: false */
-    struct tm_counter *sent[SIGNAL_COUNT];
-    struct tm_counter *send_failed[SIGNAL_COUNT];
-    struct tm_counter *enqueue_failed[SIGNAL_COUNT];
-    struct tm_gauge *queue_size_gauge;
-    struct tm_gauge *queue_capacity_gauge;
+    struct curl_slist *headers;    /* shared read-only by every curl handle */
+    struct exporterhelper *helper; /* queue, retries, self-metrics */
 };
 
-/* What one consumer owns: its curl handle (kept alive across requests), its jitter state and the
- * buffers of the reply being read. */
+/* What one consumer owns: its curl handle (kept alive across requests) and the buffers of the
+ * reply being read. */
 struct otlphttp_worker {
     struct otlphttp_exporter *exporter;
     struct sending_queue *queue; /* NULL for an inline export */
     CURL *curl;
-    unsigned short random_state[3];
     char curl_error[CURL_ERROR_SIZE];
     /* the reply of the current attempt */
     uint8_t *body;
     size_t body_len, body_cap;
     bool has_retry_after;
     char retry_after[128];
-};
-
-/* The outcome of one HTTP attempt. `text` is upstream's err.Error() for it. */
-struct attempt_result {
-    enum retry_class cls;
-    bool aborted_at_deadline;
-    bool has_throttle;
-    int64_t throttle_ns;
-    char text[ERROR_MESSAGE_MAX];
-};
-
-struct export_request {
-    struct payload *payload;
-    size_t items;
 };
 
 /* ---- small helpers ---- */
@@ -299,51 +178,9 @@ static int64_t wall_clock_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* A value for a `key="value"` log field: quotes, backslashes and newlines escaped. */
-static void log_escape(const char *in, char *out, size_t size)
-{
-    size_t n = 0;
-    for (; in && *in && n + 3 < size; in++) {
-        if (*in == '"' || *in == '\\') {
-            out[n++] = '\\';
-            out[n++] = *in;
-        } else if (*in == '\n') {
-            out[n++] = '\\';
-            out[n++] = 'n';
-        } else {
-            out[n++] = *in;
-        }
-    }
-    out[n] = '\0';
-}
-
-static const char *signal_noun(enum signal s)
-{
-    switch (s) {
-    case SIGNAL_TRACES: return "spans";
-    case SIGNAL_METRICS: return "metric points";
-    case SIGNAL_LOGS: return "log records";
-    }
-    return "items";
-}
-
 const char *otlphttp_user_agent(void)
 {
-    /* Same shape as contrib's "OpenTelemetry Collector Contrib/0.144.0 (linux/amd64)" so that
-     * anything parsing it reads ours alike; a different description so that a backend's request
-     * log (the fakes record it) shows which collector sent the data. The version is the
-     * upstream release whose behaviour otelcol-ref mirrors. */
-#if defined(__x86_64__)
-#define OTLPHTTP_GOARCH "amd64"
-#elif defined(__aarch64__)
-#define OTLPHTTP_GOARCH "arm64"
-#elif defined(__i386__)
-#define OTLPHTTP_GOARCH "386"
-#else
-#define OTLPHTTP_GOARCH "unknown"
-#endif
-    return "OpenTelemetry Collector Reference/" OTLPHTTP_MIRRORED_VERSION " (linux/" OTLPHTTP_GOARCH
-           ")";
+    return exporterhelper_user_agent();
 }
 
 int otlphttp_compose_url(const char *endpoint, const char *signal_endpoint, const char *signal,
@@ -361,18 +198,6 @@ int otlphttp_compose_url(const char *endpoint, const char *signal_endpoint, cons
         n = snprintf(out, size, "%s/v1/%s", endpoint, signal);
     if (n < 0 || (size_t)n >= size)
         return error_set(err, -ENAMETOOLONG, ERROR_PERMANENT, "%s URL is too long", signal);
-    return 0;
-}
-
-static int retry_from_config(const struct otlphttp_retry_options *in, struct retry_config *out,
-                             struct error *err)
-{
-    out->enabled = in->enabled;
-    out->initial_interval_ns = in->initial_interval_ns;
-    out->max_interval_ns = in->max_interval_ns;
-    out->max_elapsed_time_ns = in->max_elapsed_time_ns;
-    out->randomization_factor = in->randomization_factor;
-    out->multiplier = in->multiplier;
     return 0;
 }
 
@@ -429,37 +254,7 @@ static int otlphttp_validate(const void *config, struct error *err)
     if (cfg->auth && !json_is_null(cfg->auth))
         return error_set(err, -ENOTSUP, ERROR_PERMANENT,
                          "auth: authenticator extensions are not supported by otelcol-ref");
-    struct retry_config retry;
-    if ((rc = retry_from_config(&cfg->retry, &retry, err)) < 0)
-        return rc;
-    if ((rc = retry_config_validate(&retry, err)) < 0)
-        return error_prefix(err, "retry_on_failure");
-    if (cfg->queue.enabled) {
-        /* queuebatch/config.go Validate, in its order */
-        if (cfg->queue.num_consumers <= 0)
-            return error_set(err, -EINVAL, ERROR_PERMANENT,
-                             "sending_queue: `num_consumers` must be positive");
-        if (cfg->queue.queue_size <= 0)
-            return error_set(err, -EINVAL, ERROR_PERMANENT,
-                             "sending_queue: `queue_size` must be positive");
-        if (cfg->queue.sizer && strcmp(cfg->queue.sizer, "requests") != 0)
-            return error_set(err, -ENOTSUP, ERROR_PERMANENT,
-                             "sending_queue: sizer \"%s\" is not supported by otelcol-ref "
-                             "(only \"requests\")",
-                             cfg->queue.sizer);
-        if (cfg->queue.storage && *cfg->queue.storage)
-            return error_set(err, -ENOTSUP, ERROR_PERMANENT,
-                             "sending_queue: a persistent queue (storage) is not supported by "
-                             "otelcol-ref");
-        if (cfg->queue.wait_for_result)
-            return error_set(err, -ENOTSUP, ERROR_PERMANENT,
-                             "sending_queue: wait_for_result is not supported by otelcol-ref");
-        if (cfg->queue.batch_present)
-            return error_set(err, -ENOTSUP, ERROR_PERMANENT,
-                             "sending_queue: exporter-side batching (batch) is not supported by "
-                             "otelcol-ref; use the batch processor");
-    }
-    return 0;
+    return exporterhelper_validate(&cfg->retry, &cfg->queue, err);
 }
 
 /* ---- curl handles ---- */
@@ -550,10 +345,6 @@ static struct otlphttp_worker *worker_create(struct otlphttp_exporter *e, struct
         goto fail_nomem;
     w->exporter = e;
     w->queue = q;
-    uint64_t seed = (uint64_t)sending_queue_now_ns() ^ (uint64_t)(uintptr_t)w;
-    w->random_state[0] = (unsigned short)seed;
-    w->random_state[1] = (unsigned short)(seed >> 16);
-    w->random_state[2] = (unsigned short)(seed >> 32);
     w->curl = curl_easy_init();
     if (!w->curl)
         goto fail_nomem;
@@ -591,6 +382,18 @@ static struct otlphttp_worker *worker_create(struct otlphttp_exporter *e, struct
         curl_easy_setopt(c, CURLOPT_SSLCERT, cfg->tls.cert_file);
     if (cfg->tls.key_file && *cfg->tls.key_file)
         curl_easy_setopt(c, CURLOPT_SSLKEY, cfg->tls.key_file);
+    if (cfg->tls.cert_pem && *cfg->tls.cert_pem && !(cfg->tls.cert_file && *cfg->tls.cert_file)) {
+        struct curl_blob blob = {
+            .data = cfg->tls.cert_pem, .len = strlen(cfg->tls.cert_pem), .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &blob);
+        curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (cfg->tls.key_pem && *cfg->tls.key_pem && !(cfg->tls.key_file && *cfg->tls.key_file)) {
+        struct curl_blob blob = {
+            .data = cfg->tls.key_pem, .len = strlen(cfg->tls.key_pem), .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &blob);
+        curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+    }
     return w;
 
 fail_nomem:
@@ -601,71 +404,16 @@ fail_nomem:
 
 /* ---- one attempt ---- */
 
-static const ProtobufCMessageDescriptor *response_descriptor(enum signal s)
-{
-    switch (s) {
-    case SIGNAL_TRACES:
-        return &opentelemetry__proto__collector__trace__v1__export_trace_service_response__descriptor;
-    case SIGNAL_METRICS:
-        return &opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__descriptor;
-    case SIGNAL_LOGS:
-        return &opentelemetry__proto__collector__logs__v1__export_logs_service_response__descriptor;
-    }
-    return NULL;
-}
-
-/* The partial_success of a decoded Export*ServiceResponse: rejected count and message. */
-static void read_partial_success(enum signal s, const ProtobufCMessage *msg, int64_t *rejected,
-                                 const char **message, const char **count_key)
-{
-    *rejected = 0;
-    *message = "";
-    switch (s) {
-    case SIGNAL_TRACES: {
-        const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *r =
-            (const void *)msg;
-        *count_key = "dropped_spans";
-        if (r->partial_success) {
-            *rejected = r->partial_success->rejected_spans;
-            *message = r->partial_success->error_message;
-        }
-        break;
-    }
-    case SIGNAL_METRICS: {
-        const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *r =
-            (const void *)msg;
-        *count_key = "dropped_data_points";
-        if (r->partial_success) {
-            *rejected = r->partial_success->rejected_data_points;
-            *message = r->partial_success->error_message;
-        }
-        break;
-    }
-    case SIGNAL_LOGS: {
-        const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse *r =
-            (const void *)msg;
-        *count_key = "dropped_log_records";
-        if (r->partial_success) {
-            *rejected = r->partial_success->rejected_log_records;
-            *message = r->partial_success->error_message;
-        }
-        break;
-    }
-    }
-    if (!*message)
-        *message = "";
-}
-
 /* A 2xx reply: the body is parsed only for the two exact content types (upstream's
  * partialSuccessHandler); a body that does not parse makes the attempt retryable. */
 static void handle_success_reply(struct otlphttp_worker *w, enum signal s, const char *content_type,
-                                 struct attempt_result *out)
+                                 struct exporterhelper_attempt *out)
 {
     const char *log_name = w->exporter->log_name;
     out->cls = RETRY_CLASS_SUCCESS;
     if (w->body_len == 0 || !content_type)
         return;
-    const ProtobufCMessageDescriptor *desc = response_descriptor(s);
+    const ProtobufCMessageDescriptor *desc = exporterhelper_response_descriptor(s);
     ProtobufCMessage *msg = NULL;
     bool from_json = false;
     if (!strcmp(content_type, "application/x-protobuf")) {
@@ -689,15 +437,7 @@ static void handle_success_reply(struct otlphttp_worker *w, enum signal s, const
     } else {
         return; /* any other content type: the body is ignored */
     }
-    int64_t rejected;
-    const char *message, *count_key = "dropped_items";
-    read_partial_success(s, msg, &rejected, &message, &count_key);
-    if (*message || rejected != 0) {
-        char escaped[LOG_VALUE_MAX];
-        log_escape(message, escaped, sizeof(escaped));
-        log_warn(log_name, "Partial success response\" message=\"%s\" %s=\"%lld", escaped,
-                 count_key, (long long)rejected);
-    }
+    exporterhelper_warn_partial_success(log_name, s, msg);
     protobuf_c_message_free_unpacked(msg, from_json ? pdata_allocator() : NULL);
 }
 
@@ -736,7 +476,7 @@ static bool url_scheme_supported(const char *url, char *scheme, size_t size)
 }
 
 static void attempt_export(struct otlphttp_worker *w, enum signal s, const uint8_t *body,
-                           size_t body_len, struct attempt_result *out)
+                           size_t body_len, struct exporterhelper_attempt *out)
 {
     struct otlphttp_exporter *e = w->exporter;
     const char *url = e->urls[s];
@@ -800,7 +540,7 @@ static void attempt_export(struct otlphttp_worker *w, enum signal s, const uint8
     snprintf(out->text, sizeof(out->text), "%s", described);
 }
 
-/* ---- one request, with retries ---- */
+/* ---- encoding ---- */
 
 static int encode_body(const struct otlphttp_exporter *e, const struct payload *p, uint8_t **out,
                        size_t *out_len)
@@ -829,177 +569,48 @@ out:
     return rc;
 }
 
-/* Sleeps until `until_ns`; a queue consumer wakes early when shutdown begins and re-plans.
- * Returns false when the (new) drain deadline comes before `until_ns`. */
-static bool wait_before_retry(struct otlphttp_worker *w, int64_t until_ns)
+/* ---- the sender the exporter helper drives ---- */
+
+static int sender_worker_create(void *ctx, struct sending_queue *queue, void **worker,
+                                struct error *err)
 {
-    if (!w->queue) {
-        struct timespec ts = {.tv_sec = (time_t)(until_ns / 1000000000LL),
-                              .tv_nsec = (long)(until_ns % 1000000000LL)};
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-            ;
-        return true;
-    }
-    while (sending_queue_sleep_until(w->queue, until_ns)) {
-        int64_t deadline = sending_queue_drain_deadline_ns(w->queue);
-        if (deadline > 0 && deadline < until_ns)
-            return false;
-    }
-    return true;
-}
-
-/* Exports one request with upstream's retry rules, records the outcome in telemetry and logs a
- * final failure. Does not take ownership of `p`. Returns 0, or a negative code with err (kind
- * PERMANENT for a permanent failure, RETRYABLE otherwise). */
-static int export_with_retry(struct otlphttp_worker *w, const struct payload *p, size_t items,
-                             struct error *err)
-{
-    struct otlphttp_exporter *e = w->exporter;
-    enum signal s = p->signal;
-    uint8_t *body = NULL;
-    size_t body_len = 0;
-    int rc = 0;
-    enum error_kind kind = ERROR_RETRYABLE;
-    char final_text[ERROR_MESSAGE_MAX + 64];
-    struct attempt_result *attempt = malloc(sizeof(*attempt));
-    if (!attempt || encode_body(e, p, &body, &body_len) < 0) {
-        kind = ERROR_PERMANENT; /* upstream: a marshal failure is permanent */
-        snprintf(final_text, sizeof(final_text),
-                 "Permanent error: out of memory encoding the request");
-        goto failed;
-    }
-    int64_t started = sending_queue_now_ns();
-    struct retry_backoff backoff;
-    retry_backoff_init(&backoff, &e->retry);
-    for (;;) {
-        int64_t deadline = w->queue ? sending_queue_drain_deadline_ns(w->queue) : 0;
-        if (deadline > 0 && sending_queue_now_ns() >= deadline) {
-            snprintf(final_text, sizeof(final_text),
-                     "interrupted due to shutdown: the shutdown deadline passed before the "
-                     "request could be sent");
-            goto failed;
-        }
-        attempt_export(w, s, body, body_len, attempt);
-        if (attempt->cls == RETRY_CLASS_SUCCESS)
-            break;
-        if (attempt->aborted_at_deadline) {
-            snprintf(final_text, sizeof(final_text), "interrupted due to shutdown: %s",
-                     attempt->text);
-            goto failed;
-        }
-        if (attempt->cls == RETRY_CLASS_PERMANENT) {
-            kind = ERROR_PERMANENT;
-            snprintf(final_text, sizeof(final_text), "not retryable error: %s", attempt->text);
-            goto failed;
-        }
-        if (!e->retry.enabled) {
-            snprintf(final_text, sizeof(final_text), "%s", attempt->text);
-            goto failed;
-        }
-        int64_t delay_ns;
-        int64_t backoff_ns = retry_backoff_next(&backoff, erand48(w->random_state));
-        int64_t now = sending_queue_now_ns();
-        enum retry_verdict verdict =
-            retry_plan(&e->retry, now, started, backoff_ns, attempt->has_throttle,
-                       attempt->throttle_ns, deadline, &delay_ns);
-        if (verdict == RETRY_VERDICT_EXHAUSTED) {
-            snprintf(final_text, sizeof(final_text), "no more retries left: %s", attempt->text);
-            goto failed;
-        }
-        if (verdict == RETRY_VERDICT_DEADLINE) {
-            snprintf(final_text, sizeof(final_text), "interrupted due to shutdown: %s",
-                     attempt->text);
-            goto failed;
-        }
-        if (log_get_level() <= LOG_INFO) {
-            char interval[40], escaped[LOG_VALUE_MAX];
-            retry_format_duration(delay_ns, interval, sizeof(interval));
-            log_escape(attempt->text, escaped, sizeof(escaped));
-            log_info(e->log_name,
-                     "Exporting failed. Will retry the request after interval.\" error=\"%s\" "
-                     "interval=\"%s",
-                     escaped, interval);
-        }
-        if (!wait_before_retry(w, now + delay_ns)) {
-            snprintf(final_text, sizeof(final_text), "interrupted due to shutdown: %s",
-                     attempt->text);
-            goto failed;
-        }
-    }
-    tm_counter_add(e->sent[s], items);
-    tm_counter_add(e->send_failed[s], 0); /* upstream records both on every outcome */
-    goto out;
-
-failed:
-    tm_counter_add(e->sent[s], 0);
-    tm_counter_add(e->send_failed[s], items);
-    {
-        char escaped[LOG_VALUE_MAX];
-        log_escape(final_text, escaped, sizeof(escaped));
-        log_error(e->log_name,
-                  "Exporting failed. Dropping data.\" error=\"%s\" dropped_items=\"%zu", escaped,
-                  items);
-    }
-    rc = error_set(err, kind == ERROR_PERMANENT ? -EINVAL : -EIO, kind, "%s", final_text);
-out:
-    free(body);
-    free(attempt);
-    return rc;
-}
-
-/* ---- queue callbacks ---- */
-
-static void request_free(struct export_request *req)
-{
-    if (!req)
-        return;
-    payload_free(req->payload);
-    free(req);
-}
-
-static int queue_consumer_create(void *ctx, struct sending_queue *q, void **state,
-                                 struct error *err)
-{
-    struct otlphttp_worker *w = worker_create(ctx, q, err);
+    struct otlphttp_worker *w = worker_create(ctx, queue, err);
     if (!w)
         return err ? err->code : -ENOMEM;
-    *state = w;
+    *worker = w;
     return 0;
 }
 
-static void queue_consumer_destroy(void *ctx, void *state)
+static void sender_worker_destroy(void *worker)
 {
-    worker_destroy(state);
+    worker_destroy(worker);
 }
 
-static void queue_process(void *ctx, void *state, void *item)
+static int sender_encode(void *ctx, const struct payload *p, uint8_t **body, size_t *len)
 {
-    struct export_request *req = item;
-    export_with_retry(state, req->payload, req->items, NULL);
-    request_free(req);
+    return encode_body(ctx, p, body, len);
 }
 
-static void queue_drop(void *ctx, void *item)
+/* The curl handle reads the drain deadline itself (its progress callback aborts a transfer at
+ * it), so `deadline_ns` is not needed here. */
+static void sender_attempt(void *ctx, void *worker, enum signal signal, const uint8_t *body,
+                           size_t len, int64_t deadline_ns, struct exporterhelper_attempt *out)
 {
-    struct otlphttp_exporter *e = ctx;
-    struct export_request *req = item;
-    enum signal s = req->payload->signal;
-    tm_counter_add(e->sent[s], 0);
-    tm_counter_add(e->send_failed[s], req->items);
-    log_error(e->log_name,
-              "Exporting failed. Dropping data.\" error=\"interrupted due to shutdown: the request "
-              "was still queued at the shutdown deadline\" dropped_items=\"%zu",
-              req->items);
-    request_free(req);
+    attempt_export(worker, signal, body, len, out);
 }
 
-/* ---- component callbacks ---- */
+static const struct exporterhelper_sender otlphttp_sender = {
+    .worker_create = sender_worker_create,
+    .worker_destroy = sender_worker_destroy,
+    .encode = sender_encode,
+    .attempt = sender_attempt,
+};
 
 static void exporter_free(struct otlphttp_exporter *e)
 {
     if (!e)
         return;
-    sending_queue_destroy(e->queue);
+    exporterhelper_destroy(e->helper);
     for (int s = 0; s < SIGNAL_COUNT; s++)
         free(e->urls[s]);
     curl_slist_free_all(e->headers);
@@ -1087,35 +698,6 @@ fail:
     return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory building request headers");
 }
 
-static void register_telemetry(struct otlphttp_exporter *e, struct component *c)
-{
-    char labels[256], name[128], help[160];
-    snprintf(labels, sizeof(labels), "exporter=\"%s\"", c->id);
-    for (int s = 0; s < SIGNAL_COUNT; s++) {
-        const char *item = signal_item_name((enum signal)s);
-        const char *noun = signal_noun((enum signal)s);
-        snprintf(name, sizeof(name), "otelcol_exporter_sent_%s", item);
-        snprintf(help, sizeof(help), "Number of %s successfully sent to destination.", noun);
-        e->sent[s] = telemetry_counter(c->telemetry, name, help, labels);
-        snprintf(name, sizeof(name), "otelcol_exporter_send_failed_%s", item);
-        snprintf(help, sizeof(help), "Number of %s in failed attempts to send to destination.",
-                 noun);
-        e->send_failed[s] = telemetry_counter(c->telemetry, name, help, labels);
-        snprintf(name, sizeof(name), "otelcol_exporter_enqueue_failed_%s", item);
-        snprintf(help, sizeof(help), "Number of %s failed to be added to the sending queue.", noun);
-        e->enqueue_failed[s] = telemetry_counter(c->telemetry, name, help, labels);
-    }
-    if (e->config->queue.enabled) {
-        e->queue_size_gauge =
-            telemetry_gauge(c->telemetry, "otelcol_exporter_queue_size",
-                            "Current size of the retry queue (in batches).", labels);
-        e->queue_capacity_gauge =
-            telemetry_gauge(c->telemetry, "otelcol_exporter_queue_capacity",
-                            "Fixed capacity of the retry queue (in batches).", labels);
-        tm_gauge_set(e->queue_capacity_gauge, (double)e->config->queue.queue_size);
-    }
-}
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_OK;
 
@@ -1145,8 +727,6 @@ static int otlphttp_create(struct component *c, struct error *err)
     e->encoding = cfg->encoding && !strcmp(cfg->encoding, "json") ? ENCODING_JSON : ENCODING_PROTO;
     if ((rc = parse_compression(cfg->compression, &e->compression, err)) < 0)
         goto fail;
-    if ((rc = retry_from_config(&cfg->retry, &e->retry, err)) < 0)
-        goto fail;
     const char *signal_endpoints[SIGNAL_COUNT] = {
         [SIGNAL_TRACES] = cfg->traces_endpoint,
         [SIGNAL_METRICS] = cfg->metrics_endpoint,
@@ -1164,28 +744,11 @@ static int otlphttp_create(struct component *c, struct error *err)
     }
     if ((rc = build_headers(e, err)) < 0)
         goto fail;
-    /* upstream's ExportFailureMessage hints, appended to "Exporting failed. Rejecting data." */
-    snprintf(e->failure_suffix, sizeof(e->failure_suffix), "%s%s",
-             cfg->retry.enabled ? ""
-                                : " Try enabling retry_on_failure config option to retry on "
-                                  "retryable errors.",
-             cfg->queue.enabled ? ""
-                                : " Try enabling sending_queue to survive temporary failures.");
-    register_telemetry(e, c);
-    if (cfg->queue.enabled) {
-        static const struct sending_queue_callbacks callbacks = {
-            .consumer_create = queue_consumer_create,
-            .consumer_destroy = queue_consumer_destroy,
-            .process = queue_process,
-            .drop = queue_drop,
-        };
-        e->queue = sending_queue_create(
-            (size_t)cfg->queue.queue_size, (unsigned)cfg->queue.num_consumers,
-            cfg->queue.block_on_overflow, &callbacks, e, "otlphttp-send", e->queue_size_gauge, err);
-        if (!e->queue) {
-            rc = err ? err->code : -ENOMEM;
-            goto fail;
-        }
+    e->helper = exporterhelper_create(c, &cfg->retry, &cfg->queue, &otlphttp_sender, e,
+                                      "otlphttp-send", err);
+    if (!e->helper) {
+        rc = err ? err->code : -ENOMEM;
+        goto fail;
     }
     c->state = e;
     return 0;
@@ -1197,64 +760,28 @@ fail:
 static int otlphttp_start(struct component *c, struct error *err)
 {
     struct otlphttp_exporter *e = c->state;
-    return e->queue ? sending_queue_start(e->queue, err) : 0;
-}
-
-/* Logs the refusal as upstream's BaseExporter.Send does, then frees the payload. */
-static int reject(struct otlphttp_exporter *e, struct payload *p, size_t items, int code,
-                  enum error_kind kind, const char *text, struct error *err)
-{
-    char escaped[LOG_VALUE_MAX];
-    log_escape(text, escaped, sizeof(escaped));
-    log_error(e->log_name,
-              "Exporting failed. Rejecting data.%s\" error=\"%s\" rejected_items=\"%zu",
-              e->failure_suffix, escaped, items);
-    payload_free(p);
-    return error_set(err, code, kind, "%s", text);
+    return exporterhelper_start(e->helper, err);
 }
 
 static int otlphttp_consume(struct component *c, struct payload *p, struct error *err)
 {
     struct otlphttp_exporter *e = c->state;
     enum signal s = p->signal;
-    size_t items = payload_item_count(p);
     if (!e->urls[s]) {
         char text[128];
         snprintf(text, sizeof(text), "either endpoint or %s_endpoint must be specified",
                  signal_name(s));
-        return reject(e, p, items, -EINVAL, ERROR_PERMANENT, text, err);
+        return exporterhelper_reject(e->helper, p, payload_item_count(p), -EINVAL, ERROR_PERMANENT,
+                                     text, err);
     }
-    if (!e->queue) {
-        /* Queue disabled: export in the caller's thread with a short-lived handle, and hand the
-         * result back as upstream does. */
-        struct error local = {0};
-        struct otlphttp_worker *w = worker_create(e, NULL, &local);
-        int rc = w ? export_with_retry(w, p, items, &local) : local.code;
-        worker_destroy(w);
-        if (rc < 0)
-            return reject(e, p, items, rc, local.kind, local.message, err);
-        payload_free(p);
-        return 0;
-    }
-    struct export_request *req = malloc(sizeof(*req));
-    if (!req)
-        return reject(e, p, items, -ENOMEM, ERROR_REFUSED, "out of memory", err);
-    req->payload = p;
-    req->items = items;
-    int rc = sending_queue_offer(e->queue, req);
-    if (rc == 0)
-        return 0;
-    free(req);
-    tm_counter_add(e->enqueue_failed[s], items);
-    return reject(e, p, items, rc, ERROR_REFUSED,
-                  rc == -ENOSPC ? "sending queue is full" : "sending queue is shut down", err);
+    return exporterhelper_consume(e->helper, p, err);
 }
 
 static void otlphttp_shutdown(struct component *c, long long deadline_ms)
 {
     struct otlphttp_exporter *e = c->state;
-    if (e && e->queue)
-        sending_queue_shutdown(e->queue, (int64_t)deadline_ms * 1000000LL);
+    if (e)
+        exporterhelper_shutdown(e->helper, deadline_ms);
 }
 
 static void otlphttp_destroy(struct component *c)

@@ -1,8 +1,9 @@
 /*
- * otlp.h - the `otlp` receiver (HTTP protocol): its descriptor and the pieces tests use directly.
- * Mirrors core@v0.144.0 receiver/otlpreceiver (config.go, factory.go, otlp.go, otlphttp.go) and
- * config/confighttp (server.go, compression.go); see otlp.c and otlp_http.c for what they do
- * and do not do.
+ * otlp.h - the `otlp` receiver (gRPC and HTTP protocols): its descriptor and the pieces tests
+ * use directly. Mirrors core@v0.144.0 receiver/otlpreceiver (config.go, factory.go, otlp.go,
+ * otlphttp.go, internal/{trace,metrics,logs}/otlp.go), config/confighttp (server.go,
+ * compression.go) and config/configgrpc (configgrpc.go); see otlp.c, otlp_http.c and
+ * otlp_grpc.c for what they do and do not do.
  */
 #ifndef OTEL_REF_OTLP_H
 #define OTEL_REF_OTLP_H
@@ -16,6 +17,9 @@ extern const struct component_descriptor otlp_receiver_descriptor;
 /* The port the receiver's HTTP server listens on once started (endpoint "127.0.0.1:0" picks an
  * ephemeral one), 0 when it does not listen. */
 int otlp_receiver_http_port(const struct component *c);
+
+/* The port of the receiver's gRPC server once started, 0 when it does not listen. */
+int otlp_receiver_grpc_port(const struct component *c);
 
 /* Go's mime.ParseMediaType as the receiver uses it: the lower-cased media type of a
  * Content-Type value, parameters checked and dropped ("Application/JSON; charset=utf-8" ->

@@ -283,15 +283,15 @@ static void export_request(struct otlp_receiver *r, enum signal signal, enum med
     error_clear(&err);
     rc = consumer_consume(r->component->next[signal], payload, &err); /* takes the payload */
     if (rc == 0) {
-        tm_counter_add(r->accepted[signal], items);
-        tm_counter_add(r->refused[signal], 0);
-        tm_counter_add(r->failed[signal], 0);
+        tm_counter_add(r->http_metrics.accepted[signal], items);
+        tm_counter_add(r->http_metrics.refused[signal], 0);
+        tm_counter_add(r->http_metrics.failed[signal], 0);
         answer_success(resp, media);
         return;
     }
-    tm_counter_add(r->accepted[signal], 0);
-    tm_counter_add(r->refused[signal], items);
-    tm_counter_add(r->failed[signal], 0);
+    tm_counter_add(r->http_metrics.accepted[signal], 0);
+    tm_counter_add(r->http_metrics.refused[signal], items);
+    tm_counter_add(r->http_metrics.failed[signal], 0);
     /* internal/errors: non-permanent -> Unavailable (503), permanent -> Internal (500) */
     bool permanent = err.kind == ERROR_PERMANENT;
     log_debug(r->component->log_name, "pipeline refused %zu %s: %s", items,

@@ -40,20 +40,25 @@ export const sdkTrace = await import('@opentelemetry/sdk-trace-base');
 export const sdkMetrics = await import('@opentelemetry/sdk-metrics');
 export const sdkLogs = await import('@opentelemetry/sdk-logs');
 export const transformer = await import('@opentelemetry/otlp-transformer');
+export const grpc = await import('@grpc/grpc-js');
 
-// One exporter class per signal x encoding, as an application would pick them.
+// One exporter class per signal x transport (lib/stack.mjs TRANSPORTS), as an application
+// would pick them.
 export const exporters = {
     traces: {
         proto: (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter,
         json: (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter,
+        grpc: (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter,
     },
     metrics: {
         proto: (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter,
         json: (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter,
+        grpc: (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter,
     },
     logs: {
         proto: (await import('@opentelemetry/exporter-logs-otlp-proto')).OTLPLogExporter,
         json: (await import('@opentelemetry/exporter-logs-otlp-http')).OTLPLogExporter,
+        grpc: (await import('@opentelemetry/exporter-logs-otlp-grpc')).OTLPLogExporter,
     },
 };
 
@@ -61,7 +66,8 @@ export const exporters = {
 export function sdkVersions() {
     const names = ['@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-metrics',
         '@opentelemetry/sdk-logs', '@opentelemetry/exporter-trace-otlp-proto',
-        '@opentelemetry/exporter-trace-otlp-http'];
+        '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/exporter-trace-otlp-grpc',
+        '@grpc/grpc-js'];
     return names.map((name) => {
         const file = join(interopDir, 'node_modules', name, 'package.json');
         return `${name}@${JSON.parse(readFileSync(file, 'utf8')).version}`;

@@ -1,6 +1,10 @@
 // stack.mjs - the processes an interop test talks to: otel-fakes (fake Prometheus, Loki, Tempo
 // with a control API) and otelcol-ref (the reference collector) between the SDK and them.
 //
+// The collector listens for OTLP over gRPC and HTTP, as the team's does (SEED-CONFIG.md), and
+// sends traces to the fake Tempo's gRPC port with the seed's otlp/tempo exporter; metrics and
+// logs go to Prometheus and Loki over OTLP/HTTP.
+//
 // Both run as child processes on ephemeral loopback ports, so ctest -j can run test files side
 // by side. otel-fakes binds port 0 itself and reports its ports on its ready line (DESIGN.md
 // §4); otelcol-ref gets its ports on the command line (--set, as local runs override endpoints),
@@ -29,6 +33,14 @@ const repoDir = resolve(interopDir, '..', '..');
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 20_000;
 export const ARRIVAL_TIMEOUT_MS = 90_000;
+
+// How a test sends, by the name the tests loop over: the SDK's exporter of that transport and
+// encoding (lib/sdk.mjs `exporters`), its compression and the words for test names.
+export const TRANSPORTS = {
+    proto: { label: 'HTTP/protobuf (gzip)', compression: 'gzip' },
+    json: { label: 'HTTP/JSON', compression: 'none' },
+    grpc: { label: 'gRPC (gzip)', compression: 'gzip' },
+};
 
 // Upstream's self-metric names per signal (DESIGN.md §3 "Self-telemetry").
 const SELF_METRICS = {
@@ -129,6 +141,7 @@ class Child {
         this.name = name;
         this.command = [file, ...args];
         this.lines = [];
+        this.watchers = [];
         this.exit = null;
         this.log = createWriteStream(join(logDir, `${name}.log`));
         this.proc = SETPRIV
@@ -153,7 +166,15 @@ class Child {
         readline.createInterface({ input: this.proc.stderr }).on('line', (line) => this.remember(line));
     }
 
+    // Calls fn(line) for every line printed from now on.
+    watch(fn) {
+        this.watchers.push(fn);
+    }
+
     remember(line) {
+        for (const fn of this.watchers) {
+            fn(line);
+        }
         this.log.write(`${line}\n`);
         this.lines.push(line);
         if (this.lines.length > 200) {
@@ -197,7 +218,8 @@ async function startFakes(logDir) {
     // Loki with auth on, as Loki and its Helm chart default: a push without the tenant header
     // the collector config sets would be refused (401), so the test also proves the header.
     const fakes = new Child('otel-fakes', file, ['--host', '127.0.0.1', '--prometheus-port', '0',
-        '--loki-port', '0', '--tempo-http-port', '0', '--control-port', '0', '--loki-auth-enabled'],
+        '--loki-port', '0', '--tempo-http-port', '0', '--tempo-grpc-port', '0', '--control-port', '0',
+        '--loki-auth-enabled'],
     logDir);
     const ready = new Promise((resolveReady) => {
         fakes.stdout.on('line', (line) => {
@@ -227,7 +249,7 @@ async function startFakes(logDir) {
         await fakes.stop();
         throw new Error(`otel-fakes ${why}:\n${fakes.tail()}`);
     }
-    for (const key of ['prometheus', 'loki', 'tempo_http', 'control']) {
+    for (const key of ['prometheus', 'loki', 'tempo_http', 'tempo_grpc', 'control']) {
         if (!Number.isInteger(outcome.ports?.[key])) {
             await fakes.stop();
             throw new Error(`otel-fakes ready line lacks ports.${key}: ${JSON.stringify(outcome)}`);
@@ -239,12 +261,14 @@ async function startFakes(logDir) {
 async function startCollector(logDir, fakePorts, attempt) {
     const file = binary('OTELCOL_REF_BIN', 'build/reference/otelcol-ref');
     const receiverPort = await freePort();
+    const grpcPort = await freePort();
     const metricsPort = await freePort();
     const set = [
         `receivers.otlp.protocols.http.endpoint=127.0.0.1:${receiverPort}`,
+        `receivers.otlp.protocols.grpc.endpoint=127.0.0.1:${grpcPort}`,
         `exporters.otlphttp/prometheus.endpoint=http://127.0.0.1:${fakePorts.prometheus}/api/v1/otlp`,
         `exporters.otlphttp/loki.endpoint=http://127.0.0.1:${fakePorts.loki}/otlp`,
-        `exporters.otlphttp/tempo.endpoint=http://127.0.0.1:${fakePorts.tempo_http}`,
+        `exporters.otlp/tempo.endpoint=127.0.0.1:${fakePorts.tempo_grpc}`,
         'service.telemetry.metrics.readers=[{pull: {exporter: {prometheus: ' +
             `{host: 127.0.0.1, port: ${metricsPort}}}}}]`,
     ];
@@ -253,21 +277,29 @@ async function startCollector(logDir, fakePorts, attempt) {
         args.push('--set', s);
     }
     const collector = new Child(attempt ? `otelcol-ref.${attempt}` : 'otelcol-ref', file, args, logDir);
+    // Connecting proves only that *something* listens on a port: another process may have taken
+    // one of them since freePort() released it. The collector's own "ready" line (upstream's
+    // wording, printed once every component started) proves the ports are its own.
+    let ready = false;
+    collector.watch((line) => {
+        ready ||= line.includes('Everything is ready. Begin running and processing data.');
+    });
     try {
-        await waitFor(`otelcol-ref to listen on 127.0.0.1:${receiverPort} and :${metricsPort}`,
-            async () => {
+        await waitFor(`otelcol-ref to listen on 127.0.0.1:${receiverPort}, :${grpcPort} and ` +
+            `:${metricsPort} and log that it is ready`, async () => {
                 if (collector.exit) {
                     throw Object.assign(new Error(`otelcol-ref ${collector.exitText()}`), { fatal: true });
                 }
-                const up = await canConnect(receiverPort) && await canConnect(metricsPort);
-                return { done: up, state: up ? 'listening' : 'not listening yet' };
+                const up = await canConnect(receiverPort) && await canConnect(grpcPort) &&
+                    await canConnect(metricsPort);
+                return { done: up && ready, state: up ? 'listening, not ready yet' : 'not listening yet' };
             }, { timeoutMs: START_TIMEOUT_MS });
     } catch (error) {
         await collector.stop();
         error.message = `${error.message}\n  command: ${collector.command.join(' ')}\n${collector.tail()}`;
         throw error;
     }
-    return { child: collector, receiverPort, metricsPort };
+    return { child: collector, receiverPort, grpcPort, metricsPort };
 }
 
 // Starts otel-fakes, then otelcol-ref pointed at them. Resolves to the running stack; the
@@ -297,6 +329,7 @@ class Stack {
         this.fakePorts = fakes.ports;
         this.collector = collector.child;
         this.receiverPort = collector.receiverPort;
+        this.grpcPort = collector.grpcPort;
         this.metricsPort = collector.metricsPort;
     }
 
@@ -305,9 +338,27 @@ class Stack {
         return `http://127.0.0.1:${this.receiverPort}/v1/${signal}`;
     }
 
-    // Calls the fakes' control API and returns the parsed JSON (or text) answer.
-    async control(method, path) {
-        const response = await fetch(`http://127.0.0.1:${this.fakePorts.control}${path}`, { method });
+    // URL of the collector's OTLP/gRPC receiver, as the SDK's gRPC exporters take it (http://
+    // means plaintext h2c).
+    grpcUrl() {
+        return `http://127.0.0.1:${this.grpcPort}`;
+    }
+
+    // The URL an exporter of `transport` (a TRANSPORTS key) sends `signal` to.
+    exporterUrl(transport, signal) {
+        return transport === 'grpc' ? this.grpcUrl() : this.otlpUrl(signal);
+    }
+
+    // host:port of the fake Tempo's gRPC front, for a gRPC client that talks to it directly.
+    tempoGrpcTarget() {
+        return `127.0.0.1:${this.fakePorts.tempo_grpc}`;
+    }
+
+    // Calls the fakes' control API (with `body`, an object sent as JSON, if given) and returns
+    // the parsed JSON (or text) answer.
+    async control(method, path, body) {
+        const response = await fetch(`http://127.0.0.1:${this.fakePorts.control}${path}`,
+            body === undefined ? { method } : { method, body: JSON.stringify(body) });
         const text = await response.text();
         if (!response.ok) {
             throw new Error(`control API ${method} ${path} answered ${response.status}: ${text}`);

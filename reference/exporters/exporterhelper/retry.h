@@ -8,14 +8,16 @@
  *                                             give up when now + delay passes max_elapsed_time)
  *   exporter/otlphttpexporter/otlp.go        (retryable statuses 429/502/503/504; Retry-After on
  *                                             429/503 as integer seconds or an RFC 1123 date)
+ *   exporter/otlpexporter/otlp.go            (retryable gRPC codes; ResourceExhausted only with
+ *                                             RetryInfo)
  *   github.com/cenkalti/backoff/v5 exponential.go (the interval sequence and its randomisation)
  *
  * Nothing here reads a clock, draws a random number or sleeps: callers pass `now` and a random
  * value in [0, 1), so every rule is testable with a table (reference/tests/test_retry.c).
  * Deliberately not here: the retry loop itself (it lives with the exporter that owns the thread).
  */
-#ifndef OTEL_REF_OTLPHTTP_RETRY_H
-#define OTEL_REF_OTLPHTTP_RETRY_H
+#ifndef OTEL_REF_EXPORTERHELPER_RETRY_H
+#define OTEL_REF_EXPORTERHELPER_RETRY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,6 +46,12 @@ enum retry_class {
     RETRY_CLASS_PERMANENT,   /* everything else, 500 included: dropped at once */
 };
 enum retry_class retry_classify_http_status(int status);
+
+/* What a gRPC status code means for an OTLP/gRPC export (exporter/otlpexporter/otlp.go
+ * shouldRetry): OK succeeds; Canceled, DeadlineExceeded, Aborted, OutOfRange, Unavailable and
+ * DataLoss are retryable; ResourceExhausted only when the status carried a google.rpc.RetryInfo
+ * (the server says it can recover); every other code is permanent. */
+enum retry_class retry_classify_grpc_status(int code, bool has_retry_info);
 
 /* True for the statuses whose Retry-After upstream honours (429 and 503). */
 bool retry_status_honours_retry_after(int status);

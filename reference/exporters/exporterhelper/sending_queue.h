@@ -17,8 +17,8 @@
  * runs. Deliberately not here: persistent storage, the `items`/`bytes` sizers, exporter-side
  * batching (`sending_queue::batch`).
  */
-#ifndef OTEL_REF_OTLPHTTP_SENDING_QUEUE_H
-#define OTEL_REF_OTLPHTTP_SENDING_QUEUE_H
+#ifndef OTEL_REF_EXPORTERHELPER_SENDING_QUEUE_H
+#define OTEL_REF_EXPORTERHELPER_SENDING_QUEUE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,7 +2,8 @@
  * retry.c - retry decision, Retry-After parsing and exponential backoff (see retry.h).
  *
  * Checked against core@v0.144.0 config/configretry/backoff.go,
- * exporter/exporterhelper/internal/retry_sender.go, exporter/otlphttpexporter/otlp.go and
+ * exporter/exporterhelper/internal/retry_sender.go, exporter/otlphttpexporter/otlp.go,
+ * exporter/otlpexporter/otlp.go and
  * cenkalti/backoff v5 exponential.go. Pure functions only: no clock, no randomness, no sleeping.
  */
 #include "retry.h"
@@ -54,6 +55,22 @@ enum retry_class retry_classify_http_status(int status)
     case 502:
     case 503:
     case 504: return RETRY_CLASS_RETRYABLE;
+    default: return RETRY_CLASS_PERMANENT;
+    }
+}
+
+enum retry_class retry_classify_grpc_status(int code, bool has_retry_info)
+{
+    switch (code) {
+    case 0: return RETRY_CLASS_SUCCESS;
+    case 1:  /* Canceled */
+    case 4:  /* DeadlineExceeded */
+    case 10: /* Aborted */
+    case 11: /* OutOfRange */
+    case 14: /* Unavailable */
+    case 15: /* DataLoss */ return RETRY_CLASS_RETRYABLE;
+    case 8: /* ResourceExhausted: the server can recover only if it said when */
+        return has_retry_info ? RETRY_CLASS_RETRYABLE : RETRY_CLASS_PERMANENT;
     default: return RETRY_CLASS_PERMANENT;
     }
 }

@@ -18,6 +18,7 @@
 #include "golden.h"
 #include "mask.h"
 #include "promtext.h"
+#include "steps.h"
 
 #define DIFF_LINES_SHOWN 8
 
@@ -156,6 +157,38 @@ void checks_goldens(struct run_ctx *ctx, bool may_update, FILE *details)
         check_one_golden(ctx, ctx->s->golden[i], may_update, details);
 }
 
+void checks_lines(struct run_ctx *ctx, FILE *summary, FILE *details)
+{
+    struct scenario *s = ctx->s;
+    struct lines_tally t;
+    struct error err;
+    if (!ctx->pod_logs)
+        return;
+    if (steps_tally_lines(ctx, &t, &err) < 0) {
+        run_add_check(ctx, "lines", "numbered pod log lines", "fail", err.message);
+        fprintf(details, "  lines: %s\n", err.message);
+        return;
+    }
+    json_t *section = lines_tally_json(ctx->pod_logs, &t);
+    if (section)
+        json_object_set_new(ctx->result, "lines", section);
+    if (t.total.written)
+        lines_tally_print(ctx->pod_logs, &t, summary, "  ");
+    for (size_t i = 0; i < s->expect_lines_count; i++) {
+        const struct lines_check *c = &s->expect_lines[i];
+        char text[512], name[300];
+        bool ok;
+        lines_check_value(ctx->pod_logs, &t, c, &ok);
+        lines_check_describe(ctx->pod_logs, &t, c, true, text, sizeof(text));
+        snprintf(name, sizeof(name), "%s%s%s%s", c->file ? "lines[" : "lines.",
+                 c->file ? c->file : "", c->file ? "]." : "", lines_measure_name(c->measure));
+        run_add_check(ctx, "lines", name, ok ? "pass" : "fail", text);
+        if (!ok)
+            fprintf(details, "  %s:%d: expect %s\n", s->path, c->line, text);
+    }
+    lines_tally_free(&t);
+}
+
 /* Reads the whole collector log (bounded). Caller frees. */
 static char *read_log(const char *path, size_t max)
 {
@@ -288,6 +321,21 @@ void checks_record_evidence(struct run_ctx *ctx)
         struct count_check c;
         struct count_value v;
         json_t *value;
+        enum lines_measure measure;
+        if (!strncmp(s->evidence[i], "lines.", 6) &&
+            lines_measure_parse(s->evidence[i] + 6, &measure) == 0) {
+            struct lines_tally t;
+            struct lines_check lc = {.measure = measure};
+            if (steps_tally_lines(ctx, &t, &err) < 0) {
+                value = json_string(err.message);
+            } else {
+                value = json_integer((json_int_t)lines_check_value(ctx->pod_logs, &t, &lc, NULL));
+                lines_tally_free(&t);
+            }
+            json_array_append_new(evidence,
+                                  json_pack("{s:s, s:o}", "count", s->evidence[i], "value", value));
+            continue;
+        }
         if (evidence_check(s->evidence[i], &c) < 0)
             continue;
         if (counts_measure(ctx, &c, 1, &v, &err) < 0)

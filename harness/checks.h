@@ -22,6 +22,11 @@ void checks_counts(struct run_ctx *ctx, FILE *details);
  * steps and the other checks passed): a broken run must not become the expectation. */
 void checks_goldens(struct run_ctx *ctx, bool may_update, FILE *details);
 
+/* The delivery of numbered pod log lines (lines.h): measured once from the fake Loki, written to
+ * result.json ("lines"), summed up in `summary` (the terminal, after the verdict), and checked
+ * against expect.lines. Nothing when the scenario writes no pod logs. */
+void checks_lines(struct run_ctx *ctx, FILE *summary, FILE *details);
+
 /* expect.collector_log (and the message of expect.exit_code). */
 void checks_collector_log(struct run_ctx *ctx, FILE *details);
 

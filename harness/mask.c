@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "strbuf.h"
+
 /* Values under these keys change from run to run whatever the input: they are replaced by a
  * token naming what they stand for. `view` is an fnmatch pattern over the view name. */
 static const struct key_rule {
@@ -100,16 +102,32 @@ static bool all_digits(const char *s)
     return true;
 }
 
-/* RFC 3339: 2025-11-26T10:00:00[.fraction](Z|+hh:mm). Returns ns since the epoch. */
-static bool parse_rfc3339(const char *s, int64_t *ns)
+static int digits_at(const char *p, int n)
 {
-    int y, mo, d, h, mi, sec, consumed = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) != 6 ||
-        consumed != 19)
-        return false;
-    const char *p = s + consumed;
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* An RFC 3339 time at the start of `s`: 2025-11-26T10:00:00[.fraction](Z|+hh:mm). Returns how
+ * many bytes it takes (0: none there) and its ns since the epoch. */
+static size_t scan_rfc3339(const char *s, int64_t *ns)
+{
+    int y = digits_at(s, 4);
+    if (y < 0 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return 0;
+    int mo = digits_at(s + 5, 2), d = digits_at(s + 8, 2), h = digits_at(s + 11, 2);
+    int mi = digits_at(s + 14, 2), sec = digits_at(s + 17, 2);
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+        sec > 60)
+        return 0;
+    const char *p = s + 19;
     int64_t frac = 0;
-    if (*p == '.') {
+    if (*p == '.' && isdigit((unsigned char)p[1])) {
         int digits = 0;
         for (p++; isdigit((unsigned char)*p); p++, digits++)
             if (digits < 9)
@@ -120,17 +138,15 @@ static bool parse_rfc3339(const char *s, int64_t *ns)
     int64_t tz = 0;
     if (*p == 'Z') {
         p++;
-    } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1])) {
-        int th, tm;
-        if (sscanf(p + 1, "%2d:%2d", &th, &tm) != 2)
-            return false;
+    } else if ((*p == '+' || *p == '-') && p[3] == ':') {
+        int th = digits_at(p + 1, 2), tm = digits_at(p + 4, 2);
+        if (th < 0 || tm < 0)
+            return 0;
         tz = (*p == '-' ? -1 : 1) * (int64_t)(th * 3600 + tm * 60);
         p += 6;
     } else {
-        return false;
+        return 0;
     }
-    if (*p)
-        return false;
     struct tm tmv = {.tm_year = y - 1900,
                      .tm_mon = mo - 1,
                      .tm_mday = d,
@@ -139,47 +155,94 @@ static bool parse_rfc3339(const char *s, int64_t *ns)
                      .tm_sec = sec};
     time_t t = timegm(&tmv);
     *ns = ((int64_t)t - tz) * 1000000000LL + frac;
-    return true;
+    return (size_t)(p - s);
 }
 
-/* Replaces ":<digits>" after a loopback host by ":<port>". Returns a new string or NULL when
- * nothing changed (or on ENOMEM, which the caller treats the same: the value stays). */
-static char *mask_ports(const char *s)
+/* A whole string that is one RFC 3339 time. */
+static bool parse_rfc3339(const char *s, int64_t *ns)
+{
+    size_t n = scan_rfc3339(s, ns);
+    return n && !s[n];
+}
+
+/* Replaces, inside a string: the run's temp dir by "<run-dir>", RFC 3339 times within a day of
+ * the run start by their token (a raw container log line starts with one), ":<digits>" after a
+ * loopback host by ":<port>". Returns a new string, or NULL when nothing changed (or on
+ * ENOMEM, which the caller treats the same: the value stays). */
+static char *mask_inside(const char *s, const struct mask_context *ctx)
 {
     static const char *const hosts[] = {"127.0.0.1:", "localhost:", "[::1]:"};
-    if (!strchr(s, ':'))
-        return NULL;
     size_t len = strlen(s);
-    /* Each replacement grows at most by strlen("<port>") - 1 bytes. */
-    char *out = malloc(len * 6 + 1);
-    if (!out)
-        return NULL;
-    size_t n = 0;
+    size_t rlen = ctx->run_dir ? strlen(ctx->run_dir) : 0;
+    struct strbuf out = STRBUF_INIT(len * 8 + 64);
     bool changed = false;
     for (size_t i = 0; i < len;) {
+        if (rlen && !strncmp(s + i, ctx->run_dir, rlen)) {
+            strbuf_puts(&out, "<run-dir>");
+            i += rlen;
+            changed = true;
+            continue;
+        }
+        int64_t ns;
+        size_t tlen;
+        if (isdigit((unsigned char)s[i]) && (i == 0 || !isalnum((unsigned char)s[i - 1])) &&
+            (tlen = scan_rfc3339(s + i, &ns)) > 0 && ns - ctx->run_start_ns > -DAY_NS &&
+            ns - ctx->run_start_ns < DAY_NS) {
+            char token[64];
+            mask_time_token(ns - ctx->run_start_ns, token, sizeof(token));
+            strbuf_puts(&out, token);
+            i += tlen;
+            changed = true;
+            continue;
+        }
         bool hit = false;
         for (size_t h = 0; h < sizeof(hosts) / sizeof(hosts[0]) && !hit; h++) {
             size_t hl = strlen(hosts[h]);
             if (strncmp(s + i, hosts[h], hl) != 0 || !isdigit((unsigned char)s[i + hl]))
                 continue;
-            memcpy(out + n, s + i, hl);
-            n += hl;
+            strbuf_add(&out, s + i, hl);
             i += hl;
             while (isdigit((unsigned char)s[i]))
                 i++;
-            memcpy(out + n, "<port>", 6);
-            n += 6;
+            strbuf_puts(&out, "<port>");
             hit = changed = true;
         }
         if (!hit)
-            out[n++] = s[i++];
+            strbuf_putc(&out, s[i++]);
     }
-    out[n] = '\0';
-    if (!changed) {
-        free(out);
+    char *text = NULL;
+    if (strbuf_finish(&out, &text, NULL) < 0 || !changed) {
+        free(text);
         return NULL;
     }
-    return out;
+    return text;
+}
+
+/* A string longer than MASK_LONG_STRING (a 100 KiB recombined log line) as a short summary
+ * that still pins it exactly: its length, its FNV-1a 64 hash, its first and last bytes (cut at
+ * UTF-8 character boundaries). NULL when not long (or on ENOMEM). */
+static json_t *summarise_long(const char *s, size_t len)
+{
+    if (len <= MASK_LONG_STRING)
+        return NULL;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    size_t head = 48, tail = len - 48;
+    while (head > 0 && ((unsigned char)s[head] & 0xc0) == 0x80)
+        head--;
+    while (tail < len && ((unsigned char)s[tail] & 0xc0) == 0x80)
+        tail++;
+    char *text = malloc(head + (len - tail) + 128);
+    if (!text)
+        return NULL;
+    snprintf(text, head + (len - tail) + 128, "<%zu bytes, fnv1a64 %016" PRIx64 ": %.*s ... %s>",
+             len, h, (int)head, s, s + tail);
+    json_t *r = json_string(text);
+    free(text);
+    return r;
 }
 
 static bool is_hostname(const char *s, const struct mask_context *ctx)
@@ -236,13 +299,13 @@ static json_t *mask_scalar(const json_t *v, const struct mask_context *ctx)
         }
         return NULL;
     }
-    char *ported = mask_ports(s);
-    if (ported) {
-        json_t *r = json_string(ported);
-        free(ported);
-        return r;
-    }
-    return NULL;
+    char *inside = mask_inside(s, ctx);
+    const char *text = inside ? inside : s;
+    json_t *r = summarise_long(text, strlen(text));
+    if (!r && inside)
+        r = json_string(inside);
+    free(inside);
+    return r;
 }
 
 static const char *key_token(const char *view, const char *key)
@@ -298,8 +361,39 @@ static int mask_node(json_t *node, const char *view, const struct mask_context *
     return 0;
 }
 
+/* Rule 6 (mask.h), before the generic rules turn every time into an offset. */
+static int mask_observed_entries(json_t *doc, const struct mask_context *ctx)
+{
+    const char *tenant;
+    json_t *body;
+    json_object_foreach(json_object_get(doc, "tenants"), tenant, body)
+    {
+        size_t i, j;
+        json_t *stream, *entry;
+        json_array_foreach(json_object_get(body, "streams"), i, stream)
+        {
+            json_array_foreach(json_object_get(stream, "entries"), j, entry)
+            {
+                const json_t *meta = json_object_get(entry, "structured_metadata");
+                const char *ts = json_string_value(json_object_get(entry, "timestamp_ns"));
+                if (!ts || json_object_get(meta, "observed_timestamp"))
+                    continue;
+                errno = 0;
+                long long ns = strtoll(ts, NULL, 10);
+                if (errno || ctx->is_line_time(ctx->line_time_ctx, (int64_t)ns))
+                    continue;
+                if (json_object_set_new(entry, "timestamp_ns", json_string("<observed-time>")) < 0)
+                    return -ENOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
 int mask_apply(json_t *doc, const char *view, const struct mask_context *ctx, struct error *err)
 {
+    if (ctx->is_line_time && !strcmp(view, "loki") && mask_observed_entries(doc, ctx) < 0)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory masking %s", view);
     if (mask_node(doc, view, ctx) < 0)
         return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory masking %s", view);
     return 0;

@@ -282,6 +282,13 @@ static int write_findings(const char *root, struct loaded *results, size_t n, st
             write_evidence(f, evidence);
             fprintf(f, ".\n");
         }
+        /* A finding measured on part of a config must say which part, or a review reads it as
+         * a statement about the whole deployment. */
+        const json_t *config = json_object_get(r, "config");
+        const char *left_out = json_string_value(json_object_get(config, "left_out_text"));
+        if (left_out)
+            fprintf(f, "\nRun with part of `%s`; left out: %s.\n", text_or(config, "file", "?"),
+                    left_out);
         if (strcmp(st, "pass") != 0)
             fprintf(f,
                     "\nThe scenario did not pass: the finding is not confirmed by this run "

@@ -1,14 +1,19 @@
 /*
  * run.c - one scenario run from start to finish (see run.h).
  *
- * Order: load the scenario -> report folder and temp dir -> otel-fakes -> wiring (ports,
- * --set) -> collector -> steps -> checks that need the collector running (counts, goldens,
- * evidence) -> SIGTERM, which must end in exit 0 -> log checks -> stop the fakes -> result.json
- * and the aggregate reports. A failed step ends the steps but not the checks: the goldens and
- * counts of a failed run say what did arrive, which is usually the quickest diagnosis.
+ * Order: load the scenario -> report folder and temp dir (with its /var/log/pods when the
+ * scenario writes pod logs) -> otel-fakes -> the config the collector runs (the file, or the
+ * subset its `pipelines` name, written to the report folder) -> wiring (ports, --set) ->
+ * before_start steps -> collector -> steps -> checks that need the collector running (counts,
+ * goldens, pod log lines, evidence) -> SIGTERM, which must end in exit 0 -> log checks -> stop
+ * the fakes -> result.json and the aggregate reports. A failed step ends the steps but not the
+ * checks: the goldens and counts of a failed run say what did arrive, which is usually the quickest
+ * diagnosis.
  *
  * The terminal gets one line per scenario, growing as the run goes ("name: fakes collector
- * 0.otlp 1.wait checks PASS (1.2s)"), then the details of any failure, indented below it.
+ * 0.otlp 1.wait checks PASS (1.2s)"), then, indented below it, what the run covered when that
+ * is not the whole story (the parts of the config left out, the pod log lines written and
+ * delivered) and the details of any failure.
  */
 #include "run.h"
 
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "config_subset.h"
 #include "golden.h"
 #include "report.h"
 #include "steps.h"
@@ -120,11 +126,13 @@ static int init_collector(struct run_ctx *ctx, struct error *err)
     ctx->env[s->env_count] = NULL;
     snprintf(log_path, sizeof(log_path), "%s/collector.log", ctx->report_dir);
     int rc = wiring_build_grpc(&ctx->wiring, s, ctx->endpoints, ctx->grpc_targets, err);
+    if (rc == 0)
+        rc = wiring_build_files(&ctx->wiring, s, ctx->run_dir, err);
     if (rc < 0)
         return rc;
     struct collector_options o = {
         .command_template = ctx->opt->collector_template,
-        .config_path = s->config_path,
+        .config_path = ctx->config_run_path,
         .sets = ctx->wiring.set_ptrs,
         .set_count = ctx->wiring.set_count,
         .env = ctx->env,
@@ -144,46 +152,129 @@ static int init_collector(struct run_ctx *ctx, struct error *err)
     return rc;
 }
 
-static void record_step(struct run_ctx *ctx, size_t index, const struct step *st,
+static void record_step(struct run_ctx *ctx, json_t *list, size_t index, const struct step *st,
                         const char *status, int64_t ms, const char *detail, const char *error)
 {
-    static const char *const kinds[] = {"otlp", "fault", "wait", "restart"};
     json_t *item = json_pack("{s:i, s:s, s:s, s:i, s:s, s:I}", "index", (int)index, "kind",
-                             kinds[st->kind], "label", st->label, "line", st->line, "status",
-                             status, "duration_ms", (json_int_t)ms);
+                             scenario_step_kind_name(st->kind), "label", st->label, "line",
+                             st->line, "status", status, "duration_ms", (json_int_t)ms);
     if (!item)
         return;
     if (detail && *detail)
         json_object_set_new(item, "detail", json_string(detail));
     if (error)
         json_object_set_new(item, "error", json_string(error));
-    json_array_append_new(ctx->steps, item);
+    json_array_append_new(list, item);
 }
 
-static void run_steps(struct run_ctx *ctx, FILE *details)
+/* Runs `steps` in order; the first failure ends the list (the rest are recorded as skipped).
+ * `name` is how the scenario file calls the list ("steps", "before_start"), `progress_prefix`
+ * what the terminal shows before each index. Returns false when a step failed. */
+static bool run_step_list(struct run_ctx *ctx, const struct step *steps, size_t count,
+                          const char *name, const char *progress_prefix, json_t *list,
+                          FILE *details)
 {
     struct scenario *s = ctx->s;
-    for (size_t i = 0; i < s->step_count; i++) {
-        const struct step *st = &s->steps[i];
-        static const char *const kinds[] = {"otlp", "fault", "wait", "restart"};
+    for (size_t i = 0; i < count; i++) {
+        const struct step *st = &steps[i];
         char detail[1024];
         struct error err;
-        progress(ctx, " %zu.%s", i, kinds[st->kind]);
+        progress(ctx, " %s%zu.%s", progress_prefix, i, scenario_step_kind_name(st->kind));
         int64_t t0 = wait_monotonic_ms();
         int rc = steps_run(ctx, st, detail, sizeof(detail), &err);
         int64_t ms = wait_monotonic_ms() - t0;
         if (rc < 0) {
             progress(ctx, "!");
-            record_step(ctx, i, st, "fail", ms, detail, err.message);
+            record_step(ctx, list, i, st, "fail", ms, detail, err.message);
             ctx->step_failures++;
-            fprintf(details, "  %s:%d: steps[%zu] %s: %s\n", s->path, st->line, i, st->label,
+            fprintf(details, "  %s:%d: %s[%zu] %s: %s\n", s->path, st->line, name, i, st->label,
                     err.message);
-            for (size_t j = i + 1; j < s->step_count; j++)
-                record_step(ctx, j, &s->steps[j], "skipped", 0, NULL, NULL);
-            return;
+            for (size_t j = i + 1; j < count; j++)
+                record_step(ctx, list, j, &steps[j], "skipped", 0, NULL, NULL);
+            return false;
         }
-        record_step(ctx, i, st, "pass", ms, detail, NULL);
+        record_step(ctx, list, i, st, "pass", ms, detail, NULL);
     }
+    return true;
+}
+
+static void run_steps(struct run_ctx *ctx, FILE *details)
+{
+    run_step_list(ctx, ctx->s->steps, ctx->s->step_count, "steps", "", ctx->steps, details);
+}
+
+static bool is_line_time(const void *opaque, int64_t ns)
+{
+    return pod_logs_is_line_time(opaque, ns);
+}
+
+/* The run's /var/log/pods, under its temp dir: the host tree the collector's globs point at. */
+static int prepare_pod_logs(struct run_ctx *ctx, struct error *err)
+{
+    char root[PATH_MAX + 32];
+    if (!ctx->s->has_pod_logs)
+        return 0;
+    ctx->pod_logs = calloc(1, sizeof(*ctx->pod_logs));
+    if (!ctx->pod_logs)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    snprintf(root, sizeof(root), "%s/var/log/pods", ctx->run_dir);
+    int rc = pod_logs_init(ctx->pod_logs, root, ctx->run_start_ns, err);
+    if (rc == 0) {
+        ctx->mask.is_line_time = is_line_time;
+        ctx->mask.line_time_ctx = ctx->pod_logs;
+    }
+    return rc;
+}
+
+/* The config the collector runs: the scenario's file, or the subset its `pipelines` name,
+ * written to reports/NAME/config.yaml (a JSON document is YAML; the comment says where it came
+ * from). result.json and the terminal say what was left out. */
+static int prepare_config(struct run_ctx *ctx, FILE *summary, struct error *err)
+{
+    struct scenario *s = ctx->s;
+    json_t *section = json_pack("{s:s}", "file", s->config_label);
+    if (!section)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    json_object_set_new(ctx->result, "config", section);
+    if (!s->left_out) {
+        snprintf(ctx->config_run_path, sizeof(ctx->config_run_path), "%s", s->config_path);
+        return 0;
+    }
+    char described[2048], report_dir[PATH_MAX];
+    config_subset_describe(s->left_out, described, sizeof(described));
+    /* Absolute: the collector runs in the run's temp dir, and --report-dir may be relative. */
+    if (!realpath(ctx->report_dir, report_dir))
+        return error_set(err, -errno, ERROR_PERMANENT, "%s: %s", ctx->report_dir, strerror(errno));
+    if (snprintf(ctx->config_run_path, sizeof(ctx->config_run_path), "%s/config.yaml",
+                 report_dir) >= (int)sizeof(ctx->config_run_path))
+        return error_set(err, -ENAMETOOLONG, ERROR_PERMANENT, "report path too long");
+    size_t len = 0;
+    char *text = golden_canonical_text(s->config, &len);
+    FILE *f = text ? fopen(ctx->config_run_path, "w") : NULL;
+    if (!f) {
+        free(text);
+        return error_set(err, text ? -errno : -ENOMEM, ERROR_PERMANENT, "cannot write %s",
+                         ctx->config_run_path);
+    }
+    fprintf(f,
+            "# Written by otel-harness for scenario %s: the pipelines it names of %s and the\n"
+            "# components they use, as they are in that file (endpoints and paths are --set on\n"
+            "# top; the collector's command line is in result.json).\n"
+            "# Left out: %s.\n",
+            s->name, s->config_label, described);
+    bool ok = fwrite(text, 1, len, f) == len;
+    ok = fclose(f) == 0 && ok;
+    free(text);
+    if (!ok)
+        return error_set(err, -EIO, ERROR_PERMANENT, "writing %s failed", ctx->config_run_path);
+    json_object_set_new(section, "ran", json_string("config.yaml"));
+    json_object_set(section, "pipelines",
+                    json_object_get(json_object_get(s->config, "service"), "pipelines"));
+    json_object_set(section, "left_out", s->left_out);
+    json_object_set_new(section, "left_out_text", json_string(described));
+    fprintf(summary, "  config: part of %s (as run: %s/config.yaml)\n    left out: %s\n",
+            s->config_label, ctx->report_dir, described);
+    return 0;
 }
 
 /* Stops the collector gracefully at the end: SIGTERM must end in exit 0 (DESIGN.md §3: drain,
@@ -263,6 +354,11 @@ static void cleanup(struct run_ctx *ctx)
         collector_destroy(&ctx->collector);
     if (ctx->fakes_started)
         fakes_client_stop(&ctx->fakes);
+    if (ctx->pod_logs) {
+        pod_logs_free(ctx->pod_logs);
+        free(ctx->pod_logs);
+        ctx->pod_logs = NULL;
+    }
     if (*ctx->run_dir && !ctx->opt->keep)
         report_remove_tree(ctx->run_dir);
 }
@@ -282,9 +378,9 @@ int run_scenario(const struct run_options *o, bool *passed, struct error *err)
 {
     struct run_ctx ctx;
     char name[256];
-    char *details_text = NULL;
-    size_t details_len = 0;
-    FILE *details = NULL;
+    char *details_text = NULL, *summary_text = NULL;
+    size_t details_len = 0, summary_len = 0;
+    FILE *details = NULL, *summary = NULL;
     int rc;
 
     memset(&ctx, 0, sizeof(ctx));
@@ -294,7 +390,8 @@ int run_scenario(const struct run_options *o, bool *passed, struct error *err)
     name_from_path(o->scenario_path, name, sizeof(name));
     ctx.result = new_result(name, o->scenario_path);
     details = open_memstream(&details_text, &details_len);
-    if (!ctx.result || !details) {
+    summary = open_memstream(&summary_text, &summary_len);
+    if (!ctx.result || !details || !summary) {
         rc = error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
         goto out;
     }
@@ -317,10 +414,23 @@ int run_scenario(const struct run_options *o, bool *passed, struct error *err)
         ctx.hostname[0] = '\0';
     ctx.mask.run_start_ns = ctx.run_start_ns;
     ctx.mask.hostname = ctx.hostname;
+    ctx.mask.run_dir = ctx.run_dir;
+    if ((rc = prepare_pod_logs(&ctx, err)) < 0 || (rc = prepare_config(&ctx, summary, err)) < 0)
+        goto harness_error;
 
     progress(&ctx, " fakes");
     if ((rc = start_fakes(&ctx, err)) < 0 || (rc = init_collector(&ctx, err)) < 0)
         goto harness_error;
+    if (ctx.s->pre_step_count) {
+        /* Files that exist when the collector starts: what `start_at` decides about. */
+        json_t *pre = json_array();
+        json_object_set_new(ctx.result, "before_start", pre);
+        if (!run_step_list(&ctx, ctx.s->pre_steps, ctx.s->pre_step_count, "before_start", "pre",
+                           pre, details)) {
+            rc = error_set(err, -EIO, ERROR_PERMANENT, "a before_start step failed");
+            goto harness_error;
+        }
+    }
     progress(&ctx, " collector");
     if ((rc = collector_start(&ctx.collector, err)) < 0)
         goto harness_error;
@@ -347,6 +457,7 @@ int run_scenario(const struct run_options *o, bool *passed, struct error *err)
         }
         progress(&ctx, " checks");
         checks_counts(&ctx, details);
+        checks_lines(&ctx, summary, details);
         checks_goldens(&ctx, ctx.step_failures == 0 && ctx.check_failures == 0, details);
         checks_record_evidence(&ctx);
         final_shutdown(&ctx, details);
@@ -368,6 +479,8 @@ out:
     cleanup(&ctx);
     if (details)
         fclose(details);
+    if (summary)
+        fclose(summary);
     {
         struct error rerr;
         char dir[PATH_MAX + 300];
@@ -388,14 +501,17 @@ out:
             : status && !strcmp(status, "fail") ? "FAIL"
                                                 : "ERROR",
             took);
+    if (summary_text && summary_len)
+        fprintf(o->term, "%s", summary_text);
     if (details_text && details_len)
         fprintf(o->term, "%s", details_text);
-    if (status && strcmp(status, "pass") != 0 && *ctx.report_dir)
+    if (((status && strcmp(status, "pass") != 0) || summary_len) && *ctx.report_dir)
         fprintf(o->term, "  report: %s/\n", ctx.report_dir);
     if (o->keep && *ctx.run_dir)
         fprintf(o->term, "  kept: %s\n", ctx.run_dir);
     fflush(o->term);
     free(details_text);
+    free(summary_text);
     json_decref(ctx.result);
     scenario_free(ctx.s);
     return rc;

@@ -17,7 +17,9 @@
 #include "collector.h"
 #include "error.h"
 #include "fakes_client.h"
+#include "lines.h"
 #include "mask.h"
+#include "pod_log.h"
 #include "scenario.h"
 #include "wiring.h"
 
@@ -55,6 +57,11 @@ struct run_ctx {
     int step_failures;
     int check_failures;
     bool collector_exit_reported; /* a step or the startup already said the collector died */
+    /* The pod log files the steps write, when the scenario has any (pod_log.h). */
+    struct pod_logs *pod_logs;
+    /* The config the collector runs: the scenario's file, or its subset written to the report
+     * folder (config_subset.h). */
+    char config_run_path[PATH_MAX];
 };
 
 /* Runs one scenario file. Returns 0 when it ran to a verdict (*passed says which), or a

@@ -7,7 +7,7 @@
  * has `file` or `raw`, a config-error scenario has no steps) are checked by hand after.
  *
  * Why not common/options.h's binder: its messages carry a YAML path but no line, and scenario
- * sections are variant-typed (a step is one of four kinds, `wait` keys are fakes or metric
+ * sections are variant-typed (a step is one of seven kinds, `wait` keys are fakes or metric
  * selectors, `expect_body` is a string or a mapping), which a struct-filling table does not
  * express. Durations are parsed with its options_parse_duration, so they read as in configs.
  */
@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_subset.h"
 #include "grpcd.h"
 #include "options.h"
 #include "otlp_json.h"
@@ -95,9 +96,12 @@ static void fake_count_keys(enum fake_id fake, char *buf, size_t size)
 
 /* ---- the loader and its messages ---- */
 
+struct known_files; /* pod log files the steps loaded so far write (see load_pod_log_step) */
+
 struct loader {
     struct scenario *s;
     struct error *err;
+    struct known_files *known;
 };
 
 static int fail(struct loader *l, int line, const char *path, const char *fmt, ...)
@@ -363,6 +367,18 @@ static int load_config(struct loader *l, const json_t *doc)
         return fail(l, line, "config", "%s", yerr.message);
     if (!json_is_object(s->config))
         return fail(l, line, "config", "%s is not a mapping", s->config_label);
+    const json_t *pipelines = json_object_get(doc, "pipelines");
+    if (!pipelines)
+        return 0;
+    json_t *effective = NULL;
+    struct error serr;
+    int pline = line_of_key(l, doc, "pipelines", line);
+    if (config_subset_apply(s->config, pipelines, &effective, &s->left_out, &serr) < 0)
+        return serr.code == -ENOMEM
+                   ? error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory")
+                   : fail(l, pline, "", "%s (config %s)", serr.message, s->config_label);
+    s->config_full = s->config;
+    s->config = effective;
     return 0;
 }
 
@@ -587,9 +603,270 @@ static int load_collector_counts(struct loader *l, const json_t *map, const char
     return 0;
 }
 
+/* ---- pod_log ---- */
+
+static const struct field pod_log_fields[] = {
+    {"pod", T_STR, true, "namespace/name of the pod, e.g. default/web-7d4b9c-x2x7k"},
+    {"container", T_STR, true, "the container name, e.g. nginx"},
+    {"uid", T_STR, false, "the pod uid (default: derived from namespace/name, stable)"},
+    {"restart_count", T_INT, false, "the container's restart count: the N of N.log (default 0)"},
+    {"format", T_STR, false, "docker, containerd or crio (required on a file's first step)"},
+    {"utc_offset", T_STR, false, "crio: the node's UTC offset written in times, e.g. \"+02:00\""},
+    {"split", T_INT | T_STR, false,
+     "the runtime's line buffer: longer lines are written as fragments (default 16384; 0 = "
+     "never)"},
+    {"numbered", T_BOOL, false, "true: every line carries a seq=NNNNNN token (for lines:)"},
+    {"lines", T_LIST, false, "the lines: {stream, text | hex | raw, partial, size, numbered}"},
+    {"repeat", T_INT, false, "write `lines` this many times (default 1)"},
+    {"rotate", T_STR, false, "rename (kubelet) or copytruncate (logrotate), instead of lines"},
+    {NULL, 0, false, NULL},
+};
+
+static const struct field log_line_fields[] = {
+    {"stream", T_STR, false, "stdout or stderr (default stdout)"},
+    {"text", T_STR, false, "the line's text"},
+    {"hex", T_STR, false, "the line's bytes as hex, e.g. \"48 69 ff\" (invalid UTF-8)"},
+    {"raw", T_STR, false, "bytes written as they are, in no runtime format (\"{seq}\": a token)"},
+    {"partial", T_BOOL, false, "true: the runtime's line does not end here (P / no \\n)"},
+    {"size", T_INT | T_STR, false, "pad the text to this many bytes, e.g. 40000 or \"1MiB+1\""},
+    {"numbered", T_BOOL, false, "overrides the step's numbered for this line"},
+    {NULL, 0, false, NULL},
+};
+
+static int parse_size(const json_t *v, int64_t *out);
+static int hex_decode(const char *text, uint8_t **out, size_t *len);
+
+static int load_log_line(struct loader *l, struct step_pod_log *pl, const json_t *item,
+                         bool numbered, const char *path, int line)
+{
+    struct pod_log_line *out = &pl->lines[pl->line_count];
+    memset(out, 0, sizeof(*out));
+    out->stream = "stdout";
+    out->size = -1;
+    out->numbered = numbered;
+    if (json_is_string(item)) {
+        out->bytes = (const uint8_t *)json_string_value(item);
+        out->len = json_string_length(item);
+        pl->line_count++;
+        return 0;
+    }
+    int rc = check_fields(l, item, line, path, log_line_fields);
+    if (rc < 0)
+        return rc;
+    static const char *const streams[] = {"stdout", "stderr", NULL};
+    int choice;
+    if ((rc = check_choice(l, item, "stream", path, streams, &choice)) < 0)
+        return rc;
+    if (choice >= 0)
+        out->stream = streams[choice];
+    int contents = (json_object_get(item, "text") != NULL) +
+                   (json_object_get(item, "hex") != NULL) + (json_object_get(item, "raw") != NULL);
+    if (contents != 1)
+        return fail(l, line, path, "expected exactly one of text, hex or raw");
+    const json_t *text = json_object_get(item, "text");
+    const json_t *raw = json_object_get(item, "raw");
+    const char *hex = get_string(item, "hex");
+    if (text || raw) {
+        out->bytes = (const uint8_t *)json_string_value(text ? text : raw);
+        out->len = json_string_length(text ? text : raw);
+        out->raw = raw != NULL;
+    } else {
+        uint8_t *bytes;
+        size_t n;
+        if (hex_decode(hex, &bytes, &n) < 0)
+            return fail(l, line_of_key(l, item, "hex", line), path,
+                        "hex: expected pairs of hex digits, e.g. \"48 69 ff\"");
+        pl->owned[pl->owned_count++] = bytes;
+        out->bytes = bytes;
+        out->len = n;
+    }
+    out->partial = get_bool(item, "partial", false);
+    out->numbered = get_bool(item, "numbered", numbered);
+    if (out->raw && (json_object_get(item, "partial") || json_object_get(item, "size") ||
+                     json_object_get(item, "stream")))
+        return fail(l, line, path,
+                    "a raw line is written as it is: stream, partial and size do not apply "
+                    "(put \"{seq}\" in it for a token)");
+    const json_t *size = json_object_get(item, "size");
+    if (size && (parse_size(size, &out->size) < 0 || out->size > POD_LOG_MAX_LINE))
+        return fail(l, line_of_key(l, item, "size", line), path,
+                    "size: expected a size up to 8MiB such as 40000 or \"1MiB+1\"");
+    pl->line_count++;
+    return 0;
+}
+
+/* Files written so far by the steps loaded (in order), with their formats: a later step of a
+ * file inherits its format, and waits and expectations may only name known files. */
+struct known_file {
+    char key[256];
+    enum pod_log_format format;
+    bool written;
+};
+
+struct known_files {
+    struct known_file files[POD_LOG_MAX_FILES];
+    size_t count;
+};
+
+static struct known_file *known_file_find(struct known_files *k, const char *key)
+{
+    for (size_t i = 0; i < k->count; i++)
+        if (!strcmp(k->files[i].key, key))
+            return &k->files[i];
+    return NULL;
+}
+
+static int load_pod_log_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
+                             int line)
+{
+    struct known_files *known = l->known;
+    struct step_pod_log *pl = &st->pod_log;
+    int rc = check_fields(l, obj, line, path, pod_log_fields);
+    if (rc < 0)
+        return rc;
+    line = line_of_node(l, obj, line);
+    const char *pod = get_string(obj, "pod");
+    const char *slash = strchr(pod, '/');
+    if (!slash || slash == pod || !slash[1] || strchr(slash + 1, '/') ||
+        (size_t)(slash - pod) >= sizeof(pl->namespace_name) || strlen(slash + 1) >= sizeof(pl->pod))
+        return fail(l, line_of_key(l, obj, "pod", line), path,
+                    "pod: expected namespace/name, e.g. default/web-7d4b9c-x2x7k; got \"%s\"", pod);
+    snprintf(pl->namespace_name, sizeof(pl->namespace_name), "%.*s", (int)(slash - pod), pod);
+    snprintf(pl->pod, sizeof(pl->pod), "%s", slash + 1);
+    if (strchr(pl->namespace_name, '_') || strchr(pl->pod, '_'))
+        return fail(l, line_of_key(l, obj, "pod", line), path,
+                    "pod: Kubernetes names have no '_' (the kubelet joins them with '_')");
+    pl->container = get_string(obj, "container");
+    pl->uid = get_string(obj, "uid");
+    const json_t *restarts = json_object_get(obj, "restart_count");
+    pl->restart_count = restarts ? (int)json_integer_value(restarts) : 0;
+    if (pl->restart_count < 0)
+        return fail(l, line_of_key(l, obj, "restart_count", line), path,
+                    "restart_count: expected 0 or more");
+    if (strchr(pl->container, '/') || !*pl->container)
+        return fail(l, line_of_key(l, obj, "container", line), path,
+                    "container: expected a container name");
+    if (pl->restart_count)
+        snprintf(pl->key, sizeof(pl->key), "%s/%s/%d", pod, pl->container, pl->restart_count);
+    else
+        snprintf(pl->key, sizeof(pl->key), "%s/%s", pod, pl->container);
+
+    struct known_file *kf = known_file_find(known, pl->key);
+    const char *format = get_string(obj, "format");
+    if (format) {
+        if (pod_log_format_parse(format, &pl->format) < 0)
+            return fail(l, line_of_key(l, obj, "format", line), path,
+                        "unknown format \"%s\" (expected docker, containerd or crio)", format);
+        if (kf && kf->format != pl->format)
+            return fail(l, line_of_key(l, obj, "format", line), path,
+                        "%s was written in %s format by an earlier step; one runtime writes a "
+                        "file",
+                        pl->key, pod_log_format_name(kf->format));
+    } else if (kf) {
+        pl->format = kf->format;
+    } else {
+        return fail(l, line, path,
+                    "format: required on the first step that writes %s (docker, containerd or "
+                    "crio)",
+                    pl->key);
+    }
+    const char *offset = get_string(obj, "utc_offset");
+    pl->utc_offset_min = 0;
+    if (offset) {
+        if (pl->format != POD_LOG_CRIO)
+            return fail(l, line_of_key(l, obj, "utc_offset", line), path,
+                        "utc_offset applies to crio (docker and containerd write UTC)");
+        if (pod_log_parse_utc_offset(offset, &pl->utc_offset_min) < 0)
+            return fail(l, line_of_key(l, obj, "utc_offset", line), path,
+                        "utc_offset: expected +hh:mm or -hh:mm, e.g. \"+02:00\"");
+    } else if (pl->format == POD_LOG_CRIO) {
+        /* The point of a crio file here is the numeric offset: Z would be a containerd line. */
+        pl->utc_offset_min = 120;
+    }
+    pl->split = POD_LOG_DEFAULT_SPLIT;
+    const json_t *split = json_object_get(obj, "split");
+    if (split) {
+        int64_t n;
+        if (parse_size(split, &n) < 0 || n > POD_LOG_MAX_LINE)
+            return fail(l, line_of_key(l, obj, "split", line), path,
+                        "split: expected a size such as 16384 or \"16KiB\" (0 = never split)");
+        pl->split = (size_t)n;
+    }
+
+    const char *rotate = get_string(obj, "rotate");
+    const json_t *lines = json_object_get(obj, "lines");
+    if (!rotate == !lines)
+        return fail(l, line, path,
+                    "expected either lines (to write) or rotate (rename or copytruncate)");
+    if (rotate) {
+        static const char *const rotations[] = {"rename", "copytruncate", NULL};
+        int choice;
+        if ((rc = check_choice(l, obj, "rotate", path, rotations, &choice)) < 0)
+            return rc;
+        static const char *const write_only[] = {"numbered", "repeat", "split", NULL};
+        for (int i = 0; write_only[i]; i++)
+            if (json_object_get(obj, write_only[i]))
+                return fail(l, line_of_key(l, obj, write_only[i], line), path,
+                            "%s applies to lines, not to rotate", write_only[i]);
+        if (!kf || !kf->written)
+            return fail(l, line_of_key(l, obj, "rotate", line), path,
+                        "%s is rotated before any step wrote to it", pl->key);
+        pl->rotate = true;
+        pl->rotation = (enum pod_log_rotation)choice;
+        snprintf(st->label, sizeof(st->label), "pod_log %s rotate %s", pl->key, rotations[choice]);
+        return 0;
+    }
+    char sub[512];
+    join(sub, sizeof(sub), path, "lines");
+    int lline = line_of_key(l, obj, "lines", line);
+    if (json_array_size(lines) == 0 || json_array_size(lines) > SCENARIO_MAX_LOG_LINES)
+        return fail(l, lline, sub, "expected 1 to %d lines", SCENARIO_MAX_LOG_LINES);
+    pl->lines = calloc(json_array_size(lines), sizeof(*pl->lines));
+    pl->owned = calloc(json_array_size(lines), sizeof(*pl->owned));
+    if (!pl->lines || !pl->owned)
+        return error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    bool numbered = get_bool(obj, "numbered", false);
+    for (size_t i = 0; i < json_array_size(lines); i++) {
+        char isub[600];
+        snprintf(isub, sizeof(isub), "%s[%zu]", sub, i);
+        if ((rc = load_log_line(l, pl, json_array_get(lines, i), numbered, isub,
+                                line_of_index(l, lines, i, lline))) < 0)
+            return rc;
+    }
+    const json_t *repeat = json_object_get(obj, "repeat");
+    pl->repeat = 1;
+    if (repeat) {
+        json_int_t n = json_integer_value(repeat);
+        if (n < 1 || n > POD_LOG_MAX_SEQ)
+            return fail(l, line_of_key(l, obj, "repeat", line), path, "repeat: expected 1 to %d",
+                        POD_LOG_MAX_SEQ);
+        pl->repeat = (size_t)n;
+    }
+    if (!kf) {
+        if (known->count >= POD_LOG_MAX_FILES)
+            return fail(l, line, path, "more than %d pod log files", POD_LOG_MAX_FILES);
+        kf = &known->files[known->count++];
+        snprintf(kf->key, sizeof(kf->key), "%s", pl->key);
+        kf->format = pl->format;
+    }
+    kf->written = true;
+    l->s->has_pod_logs = true;
+    size_t total = pl->line_count * pl->repeat;
+    snprintf(st->label, sizeof(st->label), "pod_log %s %s %zu line%s%s", pl->key,
+             pod_log_format_name(pl->format), total, total == 1 ? "" : "s",
+             numbered ? " numbered" : "");
+    return 0;
+}
+
 /* ---- steps ---- */
 
-static const char *const step_kinds[] = {"otlp", "fault", "wait", "restart", NULL};
+static const char *const step_kinds[] = {"otlp",    "fault", "wait",  "restart",
+                                         "pod_log", "stop",  "start", NULL};
+
+const char *scenario_step_kind_name(enum step_kind kind)
+{
+    return (unsigned)kind < sizeof(step_kinds) / sizeof(step_kinds[0]) - 1 ? step_kinds[kind] : "?";
+}
 
 static const struct field otlp_fields[] = {
     {"file", T_STR, false, "a payload file (OTLP JSON) under scenarios/, e.g. inputs/logs.json"},
@@ -1071,11 +1348,114 @@ static int load_fault_step(struct loader *l, struct step *st, const json_t *obj,
     return 0;
 }
 
+/* `lines: {delivered: all, lost: 0, files: {ns/pod/container: {delivered: 6}}}`: counts of
+ * numbered pod log lines (lines.h), of every file or of the ones named, which an earlier pod_log
+ * step (or before_start) must write. */
+static int load_lines_one(struct loader *l, const char *file, const char *key, const json_t *value,
+                          const char *path, int line, enum condition_op default_op,
+                          struct lines_check *out, size_t *count)
+{
+    char why[200];
+    enum lines_measure m;
+    if (lines_measure_parse(key, &m) < 0)
+        return fail(l, line, path,
+                    "unknown count \"%s\" (expected written, delivered, lost, duplicated%s)", key,
+                    file ? "" : " or files");
+    if (*count >= SCENARIO_MAX_ITEMS)
+        return fail(l, line, path, "too many conditions (at most %d)", SCENARIO_MAX_ITEMS);
+    struct lines_check *c = &out[*count];
+    memset(c, 0, sizeof(*c));
+    c->file = file;
+    c->measure = m;
+    c->line = line;
+    if (json_is_string(value) && !strcmp(json_string_value(value), "all")) {
+        if (m != LINES_DELIVERED)
+            return fail(l, line, path, "\"all\" applies to delivered (every line written)");
+        c->all = true;
+    } else if (condition_parse(value, default_op, &c->cond, why, sizeof(why)) < 0) {
+        return fail(l, line, path, "%s: %s", key, why);
+    }
+    (*count)++;
+    return 0;
+}
+
+static int load_lines_checks(struct loader *l, const json_t *map, const char *path, int line,
+                             enum condition_op default_op, struct lines_check *out, size_t *count)
+{
+    if (!json_is_object(map) || json_object_size(map) == 0)
+        return fail(l, line, path,
+                    "expected counts of numbered pod log lines, e.g. {delivered: all, lost: 0, "
+                    "files: {default/web/nginx: {lost: 0}}}; got %s",
+                    type_name(map));
+    const char *key;
+    json_t *value;
+    int rc;
+    json_object_foreach((json_t *)map, key, value)
+    {
+        int kline = line_of_key(l, map, key, line);
+        if (strcmp(key, "files") != 0) {
+            if ((rc = load_lines_one(l, NULL, key, value, path, kline, default_op, out, count)) < 0)
+                return rc;
+            continue;
+        }
+        char sub[512];
+        join(sub, sizeof(sub), path, "files");
+        if (!json_is_object(value) || json_object_size(value) == 0)
+            return fail(l, kline, sub,
+                        "expected pod log files (namespace/pod/container) and their counts");
+        const char *file;
+        json_t *counts;
+        json_object_foreach(value, file, counts)
+        {
+            int fline = line_of_key(l, value, file, kline);
+            char fsub[800];
+            snprintf(fsub, sizeof(fsub), "%s[%s]", sub, file);
+            if (!known_file_find(l->known, file))
+                return fail(l, fline, sub,
+                            "no pod_log step before this one writes \"%s\" (files are named "
+                            "namespace/pod/container, plus /N for restart_count N)",
+                            file);
+            if (!json_is_object(counts) || json_object_size(counts) == 0)
+                return fail(l, fline, fsub, "expected counts, e.g. {lost: 0, duplicated: 0}");
+            const char *ckey;
+            json_t *cvalue;
+            json_object_foreach(counts, ckey, cvalue)
+            {
+                if ((rc = load_lines_one(l, file, ckey, cvalue, fsub,
+                                         line_of_key(l, counts, ckey, fline), default_op, out,
+                                         count)) < 0)
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static int load_tailing(struct loader *l, struct step_wait *w, const json_t *list, const char *path,
+                        int line)
+{
+    int rc = load_string_list(l, list, path, w->tailing, &w->tailing_count,
+                              "a pod log file: namespace/pod/container");
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < w->tailing_count; i++) {
+        if (known_file_find(l->known, w->tailing[i]))
+            continue;
+        char sub[600];
+        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        return fail(l, line_of_index(l, list, i, line), sub,
+                    "no pod_log step before this one writes \"%s\"", w->tailing[i]);
+    }
+    if (w->tailing_count == 0)
+        return fail(l, line, path, "expected at least one pod log file");
+    return 0;
+}
+
 static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
                           int line)
 {
     struct step_wait *w = &st->wait;
-    static const char *const known = "prometheus, loki, tempo, collector, timeout";
+    static const char *const known = "prometheus, loki, tempo, collector, lines, tailing, timeout";
     if (!json_is_object(obj))
         return fail(l, line, path,
                     "expected conditions such as {loki: {records: 2}, timeout: "
@@ -1095,6 +1475,10 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
             continue;
         if (!strcmp(key, "collector"))
             rc = load_collector_counts(l, value, sub, kline, COND_GE, w->conds, &w->count);
+        else if (!strcmp(key, "lines"))
+            rc = load_lines_checks(l, value, sub, kline, COND_GE, w->lines, &w->lines_count);
+        else if (!strcmp(key, "tailing"))
+            rc = load_tailing(l, w, value, sub, kline);
         else if (scenario_fake_parse(key, &fake) == 0)
             rc = load_fake_counts(l, fake, value, sub, kline, COND_GE, w->conds, &w->count);
         else
@@ -1103,7 +1487,7 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
         if (rc < 0)
             return rc;
     }
-    if (w->count == 0)
+    if (w->count == 0 && w->lines_count == 0 && w->tailing_count == 0)
         return fail(l, line, path, "nothing to wait for (expected one of: %s)", known);
     if ((rc = get_duration(l, obj, "timeout", path, DEFAULT_WAIT_TIMEOUT_MS, &w->timeout_ms)) < 0)
         return rc;
@@ -1116,6 +1500,20 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
                                                     : scenario_fake_name(w->conds[i].fake),
                               w->conds[i].label, cond);
     }
+    for (size_t i = 0; i < w->lines_count && n < sizeof(st->label); i++) {
+        const struct lines_check *c = &w->lines[i];
+        char cond[64];
+        if (c->all)
+            snprintf(cond, sizeof(cond), "all");
+        else
+            condition_format(&c->cond, cond, sizeof(cond));
+        n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s lines%s%s%s.%s %s",
+                              n > 4 ? "," : "", c->file ? "[" : "", c->file ? c->file : "",
+                              c->file ? "]" : "", lines_measure_name(c->measure), cond);
+    }
+    for (size_t i = 0; i < w->tailing_count && n < sizeof(st->label); i++)
+        n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s tailing %s",
+                              n > 4 ? "," : "", w->tailing[i]);
     return 0;
 }
 
@@ -1143,32 +1541,73 @@ static int load_restart_step(struct loader *l, struct step *st, const json_t *ob
     if ((rc = get_duration(l, obj, "timeout", path, DEFAULT_RESTART_TIMEOUT_MS, &r->timeout_ms)) <
         0)
         goto done;
-    snprintf(st->label, sizeof(st->label), "restart %s", r->signal == SIGKILL ? "KILL" : "TERM");
+    snprintf(st->label, sizeof(st->label), "%s %s", st->kind == STEP_STOP ? "stop" : "restart",
+             r->signal == SIGKILL ? "KILL" : "TERM");
 done:
     json_decref(empty);
     return rc;
 }
 
-static int load_steps(struct loader *l, const json_t *doc)
+/* `- start:` (or `start: {}`): start the collector stopped by a `stop` step, wait until it listens.
+ */
+static int load_start_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
+                           int line)
 {
-    struct scenario *s = l->s;
-    const json_t *steps = json_object_get(doc, "steps");
-    if (!steps)
-        return 0;
-    int line = line_of_key(l, doc, "steps", 0);
-    if (!json_is_array(steps))
-        return fail(l, line, "steps", "expected a list of steps, got %s", type_name(steps));
-    for (size_t i = 0; i < json_array_size(steps); i++) {
+    if (!json_is_null(obj) && !(json_is_object(obj) && json_object_size(obj) == 0))
+        return fail(l, line, path, "start takes no options (it waits for the collector to listen)");
+    snprintf(st->label, sizeof(st->label), "start");
+    return 0;
+}
+
+/* A stop leaves the collector down until a start: waits and sends in between would only see it
+ * gone, and a scenario that ends with it stopped could not be checked. */
+static int check_stop_start(struct loader *l, const struct step *steps, size_t count)
+{
+    bool stopped = false;
+    for (size_t i = 0; i < count; i++) {
+        const struct step *st = &steps[i];
         char path[64];
         snprintf(path, sizeof(path), "steps[%zu]", i);
+        if (st->kind == STEP_STOP && stopped)
+            return fail(l, st->line, path, "the collector is already stopped (start it first)");
+        if (st->kind == STEP_START && !stopped)
+            return fail(l, st->line, path, "start needs a stop before it");
+        if (stopped && st->kind != STEP_POD_LOG && st->kind != STEP_START)
+            return fail(l, st->line, path,
+                        "the collector is stopped here: only pod_log steps can run until start");
+        if (st->kind == STEP_STOP)
+            stopped = true;
+        else if (st->kind == STEP_START)
+            stopped = false;
+    }
+    if (stopped)
+        return fail(l, 0, "steps", "the collector is stopped at the end: add a start step");
+    return 0;
+}
+
+/* Loads `steps` (or `before_start`, where only pod_log steps are allowed: they run before the
+ * collector starts, so nothing else has anything to act on). */
+static int load_step_list(struct loader *l, const json_t *doc, const char *name, struct step *out,
+                          size_t *count, size_t max, bool pod_log_only)
+{
+    const json_t *steps = json_object_get(doc, name);
+    if (!steps)
+        return 0;
+    int line = line_of_key(l, doc, name, 0);
+    if (!json_is_array(steps))
+        return fail(l, line, name, "expected a list of steps, got %s", type_name(steps));
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "%s[%zu]", name, i);
         const json_t *item = json_array_get(steps, i);
         int iline = line_of_index(l, steps, i, line);
-        if (i >= SCENARIO_MAX_STEPS)
-            return fail(l, iline, path, "too many steps (at most %d)", SCENARIO_MAX_STEPS);
+        if (i >= max)
+            return fail(l, iline, path, "too many steps (at most %zu)", max);
         if (!json_is_object(item) || json_object_size(item) != 1)
             return fail(l, iline, path,
-                        "expected a mapping with one key: otlp, fault, wait or "
-                        "restart");
+                        pod_log_only ? "expected a pod_log step"
+                                     : "expected a mapping with one key: otlp, fault, wait, "
+                                       "restart, stop, start or pod_log");
         const char *kind = json_object_iter_key(json_object_iter((json_t *)item));
         const json_t *body = json_object_get(item, kind);
         int kline = line_of_key(l, item, kind, iline);
@@ -1178,10 +1617,15 @@ static int load_steps(struct loader *l, const json_t *doc)
         if (!step_kinds[k])
             return fail(l, kline, path,
                         "unknown step \"%s\" (expected one of: otlp, fault, wait, "
-                        "restart%s)",
+                        "restart, stop, start, pod_log%s)",
                         kind,
                         !strcmp(kind, "sleep") ? "; there is no sleep: wait for a condition" : "");
-        struct step *st = &s->steps[s->step_count++];
+        if (pod_log_only && k != STEP_POD_LOG)
+            return fail(l, kline, path,
+                        "before_start holds pod_log steps only (the files that exist when the "
+                        "collector starts); put %s under steps",
+                        kind);
+        struct step *st = &out[(*count)++];
         st->kind = (enum step_kind)k;
         st->line = kline;
         char sub[96];
@@ -1192,12 +1636,27 @@ static int load_steps(struct loader *l, const json_t *doc)
         case STEP_FAULT: rc = load_fault_step(l, st, body, sub, kline); break;
         case STEP_WAIT: rc = load_wait_step(l, st, body, sub, kline); break;
         case STEP_RESTART: rc = load_restart_step(l, st, body, sub, kline); break;
+        case STEP_POD_LOG: rc = load_pod_log_step(l, st, body, sub, kline); break;
+        case STEP_STOP: rc = load_restart_step(l, st, body, sub, kline); break;
+        case STEP_START: rc = load_start_step(l, st, body, sub, kline); break;
         default: rc = -EINVAL;
         }
         if (rc < 0)
             return rc;
     }
     return 0;
+}
+
+static int load_steps(struct loader *l, const json_t *doc)
+{
+    struct scenario *s = l->s;
+    int rc = load_step_list(l, doc, "before_start", s->pre_steps, &s->pre_step_count,
+                            SCENARIO_MAX_PRE_STEPS, true);
+    if (rc == 0)
+        rc = load_step_list(l, doc, "steps", s->steps, &s->step_count, SCENARIO_MAX_STEPS, false);
+    if (rc == 0)
+        rc = check_stop_start(l, s->steps, s->step_count);
+    return rc;
 }
 
 /* ---- expect ---- */
@@ -1212,6 +1671,9 @@ static const struct field expect_fields[] = {
     {"fakes", T_MAP, false, "counts per fake, e.g. {loki: {records: 3, requests: 1}}"},
     {"exit_code", T_INT | T_MAP, false, "the collector's exit code, or {code, message}"},
     {"collector_log", T_MAP, false, "{contains: [...], absent: [...]}"},
+    {"lines", T_MAP, false,
+     "counts of numbered pod log lines, e.g. {lost: 0, duplicated: 0, files: {ns/pod/c: "
+     "{lost: 15}}}"},
     {NULL, 0, false, NULL},
 };
 
@@ -1287,6 +1749,11 @@ static int load_expect(struct loader *l, const json_t *doc)
                                    &s->expect_count)) < 0)
             return rc;
     }
+    const json_t *lines = json_object_get(ex, "lines");
+    if (lines &&
+        (rc = load_lines_checks(l, lines, "expect.lines", line_of_key(l, ex, "lines", line),
+                                COND_EQ, s->expect_lines, &s->expect_lines_count)) < 0)
+        return rc;
     const json_t *exit_code = json_object_get(ex, "exit_code");
     if (exit_code) {
         s->has_exit_code = true;
@@ -1299,13 +1766,14 @@ static int load_expect(struct loader *l, const json_t *doc)
         } else {
             s->exit_code = (int)json_integer_value(exit_code);
         }
-        const char *conflict = golden ? "golden" : collector ? "collector" : NULL;
+        const char *conflict = golden ? "golden" : collector ? "collector" : lines ? "lines" : NULL;
         if (conflict)
             return fail(l, line_of_key(l, ex, conflict, line), "expect",
                         "%s cannot be checked when the collector is expected to exit (exit_code)",
                         conflict);
-        if (s->step_count)
-            return fail(l, line_of_key(l, doc, "steps", line), "steps",
+        if (s->step_count || s->pre_step_count)
+            return fail(l, line_of_key(l, doc, s->step_count ? "steps" : "before_start", line),
+                        s->step_count ? "steps" : "before_start",
                         "a scenario that expects the collector to exit (exit_code) has no steps");
     }
     const json_t *log = json_object_get(ex, "collector_log");
@@ -1324,7 +1792,7 @@ static int load_expect(struct loader *l, const json_t *doc)
                                    &s->log_absent_count, "a substring")) < 0)
             return rc;
     }
-    if (!s->golden_count && !s->expect_count && !s->has_exit_code && !log)
+    if (!s->golden_count && !s->expect_count && !s->has_exit_code && !log && !s->expect_lines_count)
         return fail(l, line, "expect",
                     "nothing to verify (expected golden, collector, fakes, "
                     "exit_code or collector_log)");
@@ -1335,7 +1803,8 @@ static int load_expect(struct loader *l, const json_t *doc)
 
 static const struct field finding_fields[] = {
     {"text", T_STR, true, "one sentence: what the scenario shows and why it matters"},
-    {"evidence", T_LIST, false, "counts to quote: <fake>.<count> or collector.<metric selector>"},
+    {"evidence", T_LIST, false,
+     "counts to quote: <fake>.<count>, collector.<metric selector> or lines.<count>"},
     {NULL, 0, false, NULL},
 };
 
@@ -1371,9 +1840,16 @@ static int load_finding(struct loader *l, const json_t *doc)
                         e);
         snprintf(fake, sizeof(fake), "%.*s", (int)(dot - e), e);
         enum fake_id id;
+        enum lines_measure measure;
         if (!strcmp(fake, "collector")) {
             if (promtext_check_selector(dot + 1, why, sizeof(why)) < 0)
                 return fail(l, eline, sub, "%s", why);
+        } else if (!strcmp(fake, "lines")) {
+            if (lines_measure_parse(dot + 1, &measure) < 0)
+                return fail(l, eline, sub,
+                            "unknown count \"%s\" (lines.written, lines.delivered, lines.lost or "
+                            "lines.duplicated)",
+                            e);
         } else if (scenario_fake_parse(fake, &id) < 0 || !scenario_fake_stat(id, dot + 1)) {
             return fail(l, eline, sub,
                         "unknown count \"%s\" (expected <fake>.<count>, e.g. "
@@ -1397,6 +1873,10 @@ static const struct field top_fields[] = {
     {"golden_dir", T_STR, false, "the golden folder, when shared with another scenario"},
     {"startup_timeout", T_STR, false, "how long the collector may take to listen, e.g. 60s"},
     {"finding", T_STR | T_MAP, false, "one sentence, or {text, evidence}"},
+    {"pipelines", T_MAP, false,
+     "run only these pipelines of the config, with a subset of their components: {logs: "
+     "{receivers: [filelog], processors: [batch], exporters: [otlphttp/loki]}}"},
+    {"before_start", T_LIST, false, "pod_log steps run before the collector starts"},
     {"steps", T_LIST, false, "the steps"},
     {"expect", T_MAP, true, "what to verify"},
     {NULL, 0, false, NULL},
@@ -1442,11 +1922,15 @@ static int check_name(struct loader *l, const json_t *doc)
 int scenario_load(const char *path, const char *root, struct scenario **out, struct error *err)
 {
     struct scenario *s = calloc(1, sizeof(*s));
-    struct loader l = {s, err};
+    struct known_files *known = calloc(1, sizeof(*known));
+    struct loader l = {s, err, known};
     int rc;
     *out = NULL;
-    if (!s)
+    if (!s || !known) {
+        free(s);
+        free(known);
         return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    }
     snprintf(s->path, sizeof(s->path), "%s", path);
     if ((rc = yamljson_load_file(path, &s->doc, &s->lines, err)) < 0)
         goto fail;
@@ -1488,9 +1972,11 @@ int scenario_load(const char *path, const char *root, struct scenario **out, str
             goto fail;
         }
     }
+    free(known);
     *out = s;
     return 0;
 fail:
+    free(known);
     scenario_free(s);
     return rc;
 }
@@ -1499,15 +1985,23 @@ void scenario_free(struct scenario *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->step_count; i++) {
-        if (s->steps[i].kind == STEP_OTLP) {
-            json_decref(s->steps[i].otlp.payload);
-            free(s->steps[i].otlp.body_bytes);
+    for (size_t i = 0; i < s->step_count + s->pre_step_count; i++) {
+        struct step *st = i < s->step_count ? &s->steps[i] : &s->pre_steps[i - s->step_count];
+        if (st->kind == STEP_OTLP) {
+            json_decref(st->otlp.payload);
+            free(st->otlp.body_bytes);
+        } else if (st->kind == STEP_POD_LOG) {
+            for (size_t j = 0; j < st->pod_log.owned_count; j++)
+                free(st->pod_log.owned[j]);
+            free(st->pod_log.owned);
+            free(st->pod_log.lines);
         }
     }
     for (size_t i = 0; i < s->env_count; i++)
         free((char *)s->env[i]);
     json_decref(s->config);
+    json_decref(s->config_full);
+    json_decref(s->left_out);
     json_decref(s->doc);
     yaml_lines_free(s->lines);
     free(s);

@@ -2,7 +2,8 @@
  * scenario.h - a scenario file (DESIGN.md §5) loaded, checked and resolved.
  *
  * A scenario is data, like curl's tests/data/testNNN: the collector config it runs, which fake
- * each exporter sends to, the steps (send OTLP, inject a fault, wait for a condition, restart the
+ * each exporter sends to, the steps (send OTLP, write pod logs, inject a fault, wait for a
+ * condition, restart the
  * collector) and what to verify. The loader rejects anything it does not understand - unknown
  * keys included - with the file, the line and what it expected:
  *
@@ -10,7 +11,11 @@
  *   prometheus, tempo, collector, timeout)
  *
  * It also opens what the scenario refers to (the collector config, payload files) so a typo in
- * a path fails at load time, not halfway through a run.
+ * a path fails at load time, not halfway through a run. When the scenario runs only some
+ * pipelines of its config (`pipelines:`), the config it holds is that subset (config_subset.h)
+ * and the file's own is kept beside it. Pod log files are checked in step order: a file's first
+ * step names its runtime format, later steps inherit it, and waits and expectations may only
+ * name files an earlier step writes.
  *
  * Strings in these structs are borrowed from the parsed document the scenario owns (`doc`);
  * resolved paths are copied into fixed buffers. Indices in messages are 0-based.
@@ -26,9 +31,14 @@
 
 #include "condition.h"
 #include "error.h"
+#include "lines.h"
+#include "pod_log.h"
 
 #define SCENARIO_MAX_STEPS 64
-#define SCENARIO_MAX_ITEMS 32 /* conditions of a wait, goldens, endpoints, env entries ... */
+/* before_start: the pod logs that exist when the collector starts */
+#define SCENARIO_MAX_PRE_STEPS 16
+#define SCENARIO_MAX_ITEMS 32      /* conditions of a wait, goldens, endpoints, env entries ... */
+#define SCENARIO_MAX_LOG_LINES 256 /* items of one pod_log step's `lines` */
 
 /* The fakes a scenario can name. */
 enum fake_id { FAKE_PROMETHEUS = 0, FAKE_LOKI, FAKE_TEMPO, FAKE_COUNT };
@@ -37,7 +47,20 @@ const char *scenario_fake_name(enum fake_id fake);
 /* "prometheus" -> FAKE_PROMETHEUS; -EINVAL otherwise. */
 int scenario_fake_parse(const char *name, enum fake_id *out);
 
-enum step_kind { STEP_OTLP = 0, STEP_FAULT, STEP_WAIT, STEP_RESTART };
+/* stop and start split a restart in two, so steps can run while the collector is down (lines a
+ * container writes while the DaemonSet pod restarts). */
+enum step_kind {
+    STEP_OTLP = 0,
+    STEP_FAULT,
+    STEP_WAIT,
+    STEP_RESTART,
+    STEP_POD_LOG,
+    STEP_STOP,
+    STEP_START
+};
+
+/* "otlp", "fault", "wait", "restart", "pod_log", "stop", "start". */
+const char *scenario_step_kind_name(enum step_kind kind);
 
 enum body_check_kind { BODY_ANY = 0, BODY_TEXT, BODY_CONTAINS, BODY_JSON, BODY_HEX, BODY_STATUS };
 
@@ -104,23 +127,48 @@ struct count_check {
 struct step_wait {
     struct count_check conds[SCENARIO_MAX_ITEMS];
     size_t count;
+    struct lines_check lines[SCENARIO_MAX_ITEMS]; /* delivery of numbered pod log lines */
+    size_t lines_count;
+    const char *tailing[SCENARIO_MAX_ITEMS]; /* pod log keys the collector must hold open */
+    size_t tailing_count;
     int64_t timeout_ms;
 };
 
-struct step_restart {
+struct step_restart {   /* restart and stop */
     int signal;         /* SIGTERM or SIGKILL */
     int64_t timeout_ms; /* for the exit */
+};
+
+/* Appends lines to a container's log file, or rotates it (pod_log.h). */
+struct step_pod_log {
+    char namespace_name[64];
+    char pod[128];
+    const char *uid; /* NULL: derived from namespace/pod */
+    const char *container;
+    int restart_count;
+    char key[256]; /* "namespace/pod/container[/N]": how waits and expectations name it */
+    enum pod_log_format format; /* given, or inherited from the file's first step */
+    int utc_offset_min;         /* crio */
+    size_t split;               /* the runtime's line buffer: longer lines become fragments */
+    struct pod_log_line *lines; /* owned */
+    size_t line_count;
+    uint8_t **owned; /* decoded hex contents, freed with the step */
+    size_t owned_count;
+    size_t repeat;
+    bool rotate;
+    enum pod_log_rotation rotation;
 };
 
 struct step {
     enum step_kind kind;
     int line;
-    char label[160]; /* for progress lines: "otlp logs json", "wait loki.records>=2" */
+    char label[384]; /* for progress lines: "otlp logs json", "wait loki.records>=2" */
     union {
         struct step_otlp otlp;
         struct step_fault fault;
         struct step_wait wait;
         struct step_restart restart;
+        struct step_pod_log pod_log;
     };
 };
 
@@ -140,7 +188,9 @@ struct scenario {
     const char *summary;
     char config_path[PATH_MAX]; /* resolved */
     const char *config_label;
-    json_t *config;         /* the collector config, parsed (owned) */
+    json_t *config;         /* the config the collector runs: the file, or its subset (owned) */
+    json_t *config_full;    /* the file as written, when `pipelines` runs a subset (owned) */
+    json_t *left_out;       /* what the subset removed (config_subset.h), or NULL (owned) */
     const char *golden_dir; /* default: name */
     struct endpoint_map endpoints[SCENARIO_MAX_ITEMS];
     size_t endpoint_count;
@@ -156,11 +206,16 @@ struct scenario {
     size_t evidence_count;
     struct step steps[SCENARIO_MAX_STEPS];
     size_t step_count;
+    struct step pre_steps[SCENARIO_MAX_PRE_STEPS]; /* before_start: pod_log steps only */
+    size_t pre_step_count;
+    bool has_pod_logs; /* some step writes pod logs: the run needs a /var/log/pods root */
     /* expect */
     const char *golden[SCENARIO_MAX_ITEMS]; /* views: "loki", "requests/loki", "otlp/tempo" */
     size_t golden_count;
     struct count_check expect_counts[SCENARIO_MAX_ITEMS];
     size_t expect_count;
+    struct lines_check expect_lines[SCENARIO_MAX_ITEMS];
+    size_t expect_lines_count;
     bool has_exit_code;
     int exit_code;
     const char *exit_message;

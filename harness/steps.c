@@ -4,7 +4,9 @@
  * `wait` is the testbed's WaitForN: every condition of the step must hold at the same poll;
  * the poll backs off from 5 ms to 500 ms (wait.h) and a timeout says what was awaited and what
  * was seen last. If the collector dies during a wait, the wait ends at once with its exit
- * status and the end of its log instead of running into the timeout.
+ * status and the end of its log instead of running into the timeout. Besides counts, a wait
+ * can name numbered pod log lines (`lines`, counted in the fake Loki's view by lines.h) and
+ * files the collector must hold open (`tailing`, tailing.h).
  */
 #include "steps.h"
 
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "counts.h"
+#include "tailing.h"
 #include "wait.h"
 
 static int run_fault(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
@@ -35,6 +38,70 @@ struct wait_ctx {
     struct run_ctx *ctx;
     const struct step_wait *w;
 };
+
+int steps_tally_lines(struct run_ctx *ctx, struct lines_tally *out, struct error *err)
+{
+    json_t *view = NULL;
+    memset(out, 0, sizeof(*out));
+    if (!ctx->pod_logs)
+        return error_set(err, -EINVAL, ERROR_PERMANENT, "the scenario writes no pod logs");
+    int rc = fakes_client_view(&ctx->fakes, "loki", &view, err);
+    if (rc == 0)
+        rc = lines_tally(ctx->pod_logs, view, out, err);
+    json_decref(view);
+    return rc;
+}
+
+/* Appends to `seen` at *n, never past its end (a long "seen" is cut, never overrun). */
+static void seen_add(char *seen, size_t seen_size, size_t *n, const char *text)
+{
+    if (*n + 1 >= seen_size)
+        return;
+    int w = snprintf(seen + *n, seen_size - *n, "%s%s", *n ? ", " : "", text);
+    *n = w < 0 ? *n : *n + (size_t)w >= seen_size ? seen_size - 1 : *n + (size_t)w;
+}
+
+/* Appends "what it saw" of the lines and tailing conditions to `seen`; returns whether they
+ * all hold (true when there are none). */
+static bool pod_log_conditions(struct run_ctx *ctx, const struct step_wait *w, char *seen,
+                               size_t seen_size, size_t *n)
+{
+    bool all = true;
+    if (w->lines_count) {
+        struct lines_tally t;
+        struct error terr;
+        if (steps_tally_lines(ctx, &t, &terr) < 0) {
+            seen_add(seen, seen_size, n, terr.message);
+            return false;
+        }
+        for (size_t i = 0; i < w->lines_count; i++) {
+            bool holds;
+            char one[300];
+            lines_check_value(ctx->pod_logs, &t, &w->lines[i], &holds);
+            all = all && holds;
+            lines_check_describe(ctx->pod_logs, &t, &w->lines[i], false, one, sizeof(one));
+            seen_add(seen, seen_size, n, one);
+        }
+        lines_tally_free(&t);
+    }
+    if (w->tailing_count) {
+        const char *paths[SCENARIO_MAX_ITEMS];
+        bool open[SCENARIO_MAX_ITEMS];
+        for (size_t i = 0; i < w->tailing_count; i++) {
+            const struct pod_log_file *f = pod_logs_find(ctx->pod_logs, w->tailing[i]);
+            paths[i] = f ? f->path : "";
+        }
+        tailing_count_open(ctx->collector.proc.pid, paths, w->tailing_count, open);
+        for (size_t i = 0; i < w->tailing_count; i++) {
+            char one[300];
+            all = all && open[i];
+            snprintf(one, sizeof(one), "%s %s", w->tailing[i],
+                     open[i] ? "open" : "not open by the collector");
+            seen_add(seen, seen_size, n, one);
+        }
+    }
+    return all;
+}
 
 static int wait_condition(void *opaque, char *seen, size_t seen_size, struct error *err)
 {
@@ -67,6 +134,8 @@ static int wait_condition(void *opaque, char *seen, size_t seen_size, struct err
         if (n < seen_size)
             n += (size_t)snprintf(seen + n, seen_size - n, "%s%s", n ? ", " : "", one);
     }
+    if (!pod_log_conditions(ctx, wc->w, seen, seen_size, &n))
+        all = false;
     return all ? 1 : 0;
 }
 
@@ -86,14 +155,13 @@ static int run_wait(struct run_ctx *ctx, const struct step *st, char *detail, si
     return rc;
 }
 
-static int run_restart(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
-                       struct error *err)
+/* Stops the collector with the step's signal; TERM must end in exit 0 (a graceful shutdown). */
+static int stop_collector(struct run_ctx *ctx, const struct step_restart *r, char *status,
+                          size_t status_size, struct error *err)
 {
-    const struct step_restart *r = &st->restart;
     int code;
-    char status[64];
-    int rc = collector_stop(&ctx->collector, r->signal, r->timeout_ms, &code, status,
-                            sizeof(status), err);
+    int rc =
+        collector_stop(&ctx->collector, r->signal, r->timeout_ms, &code, status, status_size, err);
     if (rc < 0)
         return rc;
     if (r->signal == SIGTERM && code != 0) {
@@ -104,11 +172,43 @@ static int run_restart(struct run_ctx *ctx, const struct step *st, char *detail,
                          "shutdown); its log ends: %s",
                          status, tail);
     }
-    if ((rc = collector_start(&ctx->collector, err)) < 0 ||
-        (rc = collector_wait_ready(&ctx->collector, ctx->s->startup_timeout_ms, err)) < 0)
-        return rc;
-    snprintf(detail, size, "stopped with %s; started again", status);
     return 0;
+}
+
+static int start_collector(struct run_ctx *ctx, struct error *err)
+{
+    int rc = collector_start(&ctx->collector, err);
+    if (rc == 0)
+        rc = collector_wait_ready(&ctx->collector, ctx->s->startup_timeout_ms, err);
+    return rc;
+}
+
+static int run_restart(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
+                       struct error *err)
+{
+    char status[64];
+    int rc = stop_collector(ctx, &st->restart, status, sizeof(status), err);
+    if (rc == 0 && (rc = start_collector(ctx, err)) == 0)
+        snprintf(detail, size, "stopped with %s; started again", status);
+    return rc;
+}
+
+static int run_stop(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
+                    struct error *err)
+{
+    char status[64];
+    int rc = stop_collector(ctx, &st->restart, status, sizeof(status), err);
+    if (rc == 0)
+        snprintf(detail, size, "stopped with %s", status);
+    return rc;
+}
+
+static int run_start(struct run_ctx *ctx, char *detail, size_t size, struct error *err)
+{
+    int rc = start_collector(ctx, err);
+    if (rc == 0)
+        snprintf(detail, size, "started; listening");
+    return rc;
 }
 
 int steps_run(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
@@ -120,6 +220,9 @@ int steps_run(struct run_ctx *ctx, const struct step *st, char *detail, size_t s
     case STEP_FAULT: return run_fault(ctx, st, detail, size, err);
     case STEP_WAIT: return run_wait(ctx, st, detail, size, err);
     case STEP_RESTART: return run_restart(ctx, st, detail, size, err);
+    case STEP_POD_LOG: return step_pod_log_run(ctx, st, detail, size, err);
+    case STEP_STOP: return run_stop(ctx, st, detail, size, err);
+    case STEP_START: return run_start(ctx, detail, size, err);
     }
     return error_set(err, -EINVAL, ERROR_PERMANENT, "unknown step kind");
 }

@@ -49,6 +49,16 @@ int wiring_build(struct wiring *w, const struct scenario *s, char endpoints[FAKE
 int wiring_build_grpc(struct wiring *w, const struct scenario *s, char endpoints[FAKE_COUNT][256],
                       char grpc_targets[FAKE_COUNT][256], struct error *err);
 
+/* Points the config's files at the run's own host tree under `host_root` (DESIGN.md §5: the
+ * collector's include/exclude are pointed at the scenario's temporary root): every absolute
+ * include/exclude glob of a filelog receiver gets `host_root` in front (so
+ * /var/log/pods/x/y/z.log is read from <host_root>/var/log/pods/...), and every file_storage
+ * extension's directory (default /var/lib/otelcol/file_storage) and compaction.directory
+ * likewise; those folders are created, since upstream's file_storage requires them to exist.
+ * Relative globs are left alone. Appends to the overrides wiring_build made. */
+int wiring_build_files(struct wiring *w, const struct scenario *s, const char *host_root,
+                       struct error *err);
+
 /* The http port of receiver `id` (NULL = the first otlp receiver with http), or 0. */
 int wiring_http_port(const struct wiring *w, const char *id);
 /* The grpc port of receiver `id` (NULL = the first otlp receiver with grpc), or 0. */

@@ -171,6 +171,92 @@ static void test_mask_ports_hosts_and_declared_keys(void **state)
                   "{\"observed_timestamp\":\"<observed-time>\"}");
 }
 
+static bool every_third_ms_is_a_line(const void *opaque, int64_t ns)
+{
+    (void)opaque;
+    int64_t off = ns - 1764000000000LL * 1000000LL;
+    return off >= 0 && off % 3000000 == 0;
+}
+
+static void test_mask_pod_log_views(void **state)
+{
+    (void)state;
+    struct mask_context pod_ctx = ctx;
+    pod_ctx.run_dir = "/tmp/otel-harness-logs-AbC123";
+    pod_ctx.is_line_time = every_third_ms_is_a_line;
+    json_t *v =
+        parse("{\"tenants\":{\"fake\":{\"streams\":[{\"entries\":["
+              /* a parsed time, no observed_timestamp (Loki adds it only when both are set) */
+              "{\"line\":\"2025-11-24T18:00:00.003+02:00 stdout F hi\",\"timestamp_ns\":"
+              "\"1764000000003000000\",\"structured_metadata\":{\"log_file_path\":"
+              "\"/tmp/otel-harness-logs-AbC123/var/log/pods/ns_p_u/c/0.log\"}},"
+              /* no parsed time: Loki used the observed time */
+              "{\"line\":\"{\\\"log\\\":\\\"cut\",\"timestamp_ns\":\"1764000000004123456\","
+              "\"structured_metadata\":{}},"
+              /* both times: the timestamp is the record's */
+              "{\"line\":\"x\",\"timestamp_ns\":\"1764000000005000000\",\"structured_metadata\":"
+              "{\"observed_timestamp\":\"1764000000009000000\"}}]}]}}}");
+    assert_int_equal(mask_apply(v, "loki", &pod_ctx, NULL), 0);
+    json_t *want = parse(
+        "{\"tenants\":{\"fake\":{\"streams\":[{\"entries\":["
+        "{\"line\":\"<time+3ms> stdout F hi\",\"timestamp_ns\":\"<time+3ms>\","
+        "\"structured_metadata\":{\"log_file_path\":\"<run-dir>/var/log/pods/ns_p_u/c/0.log\"}},"
+        "{\"line\":\"{\\\"log\\\":\\\"cut\",\"timestamp_ns\":\"<observed-time>\","
+        "\"structured_metadata\":{}},"
+        "{\"line\":\"x\",\"timestamp_ns\":\"<time+5ms>\",\"structured_metadata\":"
+        "{\"observed_timestamp\":\"<observed-time>\"}}]}]}}}");
+    if (!json_equal(v, want)) {
+        char *got = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+        fprintf(stderr, "got: %s\n", got);
+        free(got);
+        fail();
+    }
+    json_decref(v);
+    json_decref(want);
+    /* Without pod logs (is_line_time NULL) the rule is off: payload times stay times. */
+    assert_masked("loki",
+                  "{\"tenants\":{\"fake\":{\"streams\":[{\"entries\":[{\"timestamp_ns\":"
+                  "\"1764000000004123456\"}]}]}}}",
+                  "{\"tenants\":{\"fake\":{\"streams\":[{\"entries\":[{\"timestamp_ns\":"
+                  "\"<time+4123456ns>\"}]}]}}}");
+    /* Times inside text only at a word start, and only near the run. */
+    assert_masked("loki", "{\"a\":\"at 2025-11-24T16:00:01Z and 1999-01-01T00:00:00Z\"}",
+                  "{\"a\":\"at <time+1000ms> and 1999-01-01T00:00:00Z\"}");
+}
+
+static void test_mask_summarises_long_strings(void **state)
+{
+    (void)state;
+    char *text = malloc(MASK_LONG_STRING + 200);
+    assert_non_null(text);
+    memset(text, 'a', MASK_LONG_STRING + 100);
+    memcpy(text, "\xc3\xa9", 2);      /* a two-byte character at the start */
+    memcpy(text + 47, "\xc3\xa9", 2); /* ... and one across the 48-byte cut */
+    memcpy(text + MASK_LONG_STRING + 90, " seq=000012", 11);
+    text[MASK_LONG_STRING + 101] = '\0';
+    json_t *v = json_pack("{s:s}", "line", text);
+    assert_int_equal(mask_apply(v, "loki", &ctx, NULL), 0);
+    const char *got = json_string_value(json_object_get(v, "line"));
+    assert_non_null(got);
+    assert_int_equal(strncmp(got, "<2149 bytes, fnv1a64 ", 21), 0);
+    /* The head stops before the character it would cut; the tail shows the token. */
+    assert_non_null(strstr(got, ": \xc3\xa9"
+                                "aaa"));
+    assert_non_null(strstr(got, "aaaaa ... "));
+    assert_non_null(strstr(got, "aaa seq=000012>"));
+    assert_null(strstr(got, "\xc3\xa9 ..."));
+    json_decref(v);
+    free(text);
+    /* Exactly at the limit: kept. */
+    char *edge = calloc(1, MASK_LONG_STRING + 1);
+    memset(edge, 'b', MASK_LONG_STRING);
+    v = json_pack("{s:s}", "line", edge);
+    assert_int_equal(mask_apply(v, "loki", &ctx, NULL), 0);
+    assert_int_equal(json_string_length(json_object_get(v, "line")), MASK_LONG_STRING);
+    json_decref(v);
+    free(edge);
+}
+
 static void test_mask_time_token_format(void **state)
 {
     (void)state;
@@ -222,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_mask_times_become_offsets_from_the_run_start),
         cmocka_unit_test(test_mask_leaves_values_that_are_not_times),
         cmocka_unit_test(test_mask_ports_hosts_and_declared_keys),
+        cmocka_unit_test(test_mask_pod_log_views),
+        cmocka_unit_test(test_mask_summarises_long_strings),
         cmocka_unit_test(test_mask_time_token_format),
         cmocka_unit_test(test_golden_write_then_read_round_trips),
     };

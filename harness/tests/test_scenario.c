@@ -207,7 +207,7 @@ static const struct {
      HEAD "steps:\n  - otlp: {file: inputs/logs.json}\n  - wait: {lokki: {records: 2}}\n"
           "expect: {golden: [loki]}\n",
      "case.yaml:7: steps[1].wait: unknown condition \"lokki\" (expected one of: prometheus, loki, "
-     "tempo, collector, timeout)"},
+     "tempo, collector, lines, tailing, timeout)"},
     {"unknown top-level key", HEAD "stesp: []\nexpect: {golden: [loki]}\n",
      "case.yaml:5: unknown key \"stesp\" (expected one of: name, summary, config,"},
     {"missing required key",
@@ -229,8 +229,8 @@ static const struct {
      "  otlphttp/lokki: loki\nexpect: {golden: [loki]}\n",
      "case.yaml:6: endpoints.otlphttp/lokki: configs/c.yaml has no exporter \"otlphttp/lokki\""},
     {"unknown step", HEAD "steps:\n  - sleep: 1s\nexpect: {golden: [loki]}\n",
-     "case.yaml:6: steps[0]: unknown step \"sleep\" (expected one of: otlp, fault, wait, restart; "
-     "there is no sleep: wait for a condition)"},
+     "case.yaml:6: steps[0]: unknown step \"sleep\" (expected one of: otlp, fault, wait, restart, "
+     "stop, start, pod_log; there is no sleep: wait for a condition)"},
     {"wrong type in a step",
      HEAD "steps:\n  - otlp: {file: inputs/logs.json, gzip: \"yes\"}\nexpect: {golden: [loki]}\n",
      "case.yaml:6: steps[0].otlp.gzip: expected true or false, got a string"},
@@ -309,6 +309,73 @@ static const struct {
      HEAD "finding: {text: t, evidence: [loki.nothing]}\nexpect: {golden: [loki]}\n",
      "case.yaml:5: finding.evidence[0]: unknown count \"loki.nothing\""},
     {"YAML syntax error", HEAD "steps: [\n", "case.yaml:"},
+    {"pod log without a format",
+     HEAD "steps:\n  - pod_log: {pod: default/web, container: nginx, lines: [a]}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].pod_log: format: required on the first step that writes "
+     "default/web/nginx"},
+    {"pod without a namespace",
+     HEAD "steps:\n  - pod_log: {pod: web, container: nginx, format: docker, lines: [a]}\n"
+          "expect: {golden: [loki]}\n",
+     "steps[0].pod_log: pod: expected namespace/name, e.g. default/web-7d4b9c-x2x7k"},
+    {"another format for the same file",
+     HEAD "steps:\n  - pod_log: {pod: default/web, container: nginx, format: docker, lines: [a]}\n"
+          "  - pod_log: {pod: default/web, container: nginx, format: crio, lines: [b]}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:7: steps[1].pod_log: default/web/nginx was written in docker format by an "
+     "earlier step"},
+    {"lines and rotate together",
+     HEAD "steps:\n  - pod_log: {pod: default/web, container: nginx, format: docker, lines: [a],\n"
+          "             rotate: rename}\nexpect: {golden: [loki]}\n",
+     "steps[0].pod_log: expected either lines (to write) or rotate"},
+    {"rotation of a file never written",
+     HEAD "steps:\n  - pod_log: {pod: default/web, container: nginx, format: docker, rotate: "
+          "rename}\nexpect: {golden: [loki]}\n",
+     "steps[0].pod_log: default/web/nginx is rotated before any step wrote to it"},
+    {"a raw line with a stream",
+     HEAD "steps:\n  - pod_log: {pod: default/web, container: nginx, format: docker,\n"
+          "             lines: [{raw: x, stream: stderr}]}\nexpect: {golden: [loki]}\n",
+     "steps[0].pod_log.lines[0]: a raw line is written as it is"},
+    {"utc_offset on containerd",
+     HEAD "steps:\n  - pod_log: {pod: default/web, container: nginx, format: containerd,\n"
+          "             utc_offset: \"+02:00\", lines: [a]}\nexpect: {golden: [loki]}\n",
+     "steps[0].pod_log: utc_offset applies to crio"},
+    {"lines of a file no step wrote",
+     HEAD "steps:\n  - pod_log: {pod: default/web, container: nginx, format: docker, lines: [a]}\n"
+          "  - wait: {lines: {files: {default/api/app: {delivered: all}}}}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:7: steps[1].wait.lines.files: no pod_log step before this one writes "
+     "\"default/api/app\""},
+    {"unknown lines count",
+     HEAD "steps:\n  - pod_log: {pod: default/web, container: nginx, format: docker, lines: [a]}\n"
+          "expect: {lines: {gone: 0}}\n",
+     "expect.lines: unknown count \"gone\" (expected written, delivered, lost, duplicated or "
+     "files)"},
+    {"all on a count other than delivered",
+     HEAD "steps:\n  - pod_log: {pod: default/web, container: nginx, format: docker, lines: [a]}\n"
+          "expect: {lines: {lost: all}}\n",
+     "expect.lines: \"all\" applies to delivered"},
+    {"tailing a file no step wrote",
+     HEAD "steps:\n  - wait: {tailing: [default/web/nginx]}\nexpect: {golden: [loki]}\n",
+     "steps[0].wait.tailing[0]: no pod_log step before this one writes \"default/web/nginx\""},
+    {"before_start with another step",
+     HEAD "before_start:\n  - wait: {loki: {records: 1}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: before_start[0]: before_start holds pod_log steps only"},
+    {"a wait while the collector is stopped",
+     HEAD "steps:\n  - stop: {signal: KILL}\n  - wait: {loki: {records: 1}}\n  - start:\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:7: steps[1]: the collector is stopped here: only pod_log steps can run until "
+     "start"},
+    {"stopped at the end", HEAD "steps:\n  - stop:\nexpect: {golden: [loki]}\n",
+     "steps: the collector is stopped at the end: add a start step"},
+    {"start without stop", HEAD "steps:\n  - start:\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0]: start needs a stop before it"},
+    {"a subset that is not one",
+     HEAD "pipelines: {logs: {receivers: [otlp], processors: [memory_limiter], exporters: "
+          "[otlphttp/loki]}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:5: pipelines.logs.processors: \"memory_limiter\" is not in the config's logs "
+     "pipeline (processors: [batch]); a subset can only leave components out (config "
+     "configs/c.yaml)"},
 };
 
 static void test_errors_name_file_line_and_expectation(void **state)
@@ -328,6 +395,73 @@ static void test_errors_name_file_line_and_expectation(void **state)
     }
 }
 
+static void test_valid_pod_log_scenario_is_resolved(void **state)
+{
+    (void)state;
+    struct scenario *s = NULL;
+    struct error err = {0};
+    int rc = load_case(
+        HEAD "pipelines: {logs: {receivers: [otlp], processors: [batch], exporters: "
+             "[otlphttp/loki]}}\n"
+             "before_start:\n"
+             "  - pod_log: {pod: default/web, container: nginx, format: crio, lines: [old]}\n"
+             "steps:\n"
+             "  - wait: {tailing: [default/web/nginx], timeout: 5s}\n"
+             "  - pod_log:\n"
+             "      pod: default/web\n"
+             "      container: nginx\n"
+             "      numbered: true\n"
+             "      repeat: 3\n"
+             "      split: 16KiB\n"
+             "      lines:\n"
+             "        - GET / 200\n"
+             "        - {stream: stderr, text: warn, partial: true}\n"
+             "        - {hex: \"48 ff\", numbered: false}\n"
+             "        - {raw: '{\"log\":\"cut {seq}'}\n"
+             "        - {text: big, size: 1MiB+1}\n"
+             "  - pod_log: {pod: default/web, container: nginx, rotate: copytruncate}\n"
+             "  - wait: {lines: {delivered: all, files: {default/web/nginx: {lost: \"< 2\"}}}}\n"
+             "expect:\n"
+             "  lines: {lost: 0, duplicated: 0, files: {default/web/nginx: {written: 15}}}\n",
+        &s, &err);
+    if (rc != 0)
+        fail_msg("%s", err.message);
+    assert_true(s->has_pod_logs);
+    assert_non_null(s->left_out);
+    /* The subset drops the debug exporter, which no longer needs (or may have) an endpoint. */
+    assert_null(json_object_get(json_object_get(s->config, "exporters"), "debug"));
+    assert_non_null(json_object_get(json_object_get(s->config_full, "exporters"), "debug"));
+    assert_int_equal(s->pre_step_count, 1);
+    assert_int_equal(s->pre_steps[0].pod_log.format, POD_LOG_CRIO);
+    assert_int_equal(s->pre_steps[0].pod_log.utc_offset_min, 120); /* crio's point: an offset */
+    const struct step_pod_log *pl = &s->steps[1].pod_log;
+    assert_int_equal(pl->format, POD_LOG_CRIO); /* inherited from the file's first step */
+    assert_string_equal(pl->key, "default/web/nginx");
+    assert_int_equal(pl->line_count, 5);
+    assert_int_equal(pl->repeat, 3);
+    assert_int_equal(pl->split, 16384);
+    assert_true(pl->lines[0].numbered);
+    assert_string_equal(pl->lines[1].stream, "stderr");
+    assert_true(pl->lines[1].partial);
+    assert_int_equal(pl->lines[2].len, 2);
+    assert_false(pl->lines[2].numbered);
+    assert_true(pl->lines[3].raw);
+    assert_int_equal(pl->lines[4].size, 1048577);
+    assert_string_equal(s->steps[1].label, "pod_log default/web/nginx crio 15 lines numbered");
+    assert_true(s->steps[2].pod_log.rotate);
+    assert_int_equal(s->steps[2].pod_log.rotation, POD_LOG_ROTATE_COPYTRUNCATE);
+    const struct step_wait *w = &s->steps[3].wait;
+    assert_int_equal(w->lines_count, 2);
+    assert_true(w->lines[0].all);
+    assert_null(w->lines[0].file);
+    assert_string_equal(w->lines[1].file, "default/web/nginx");
+    assert_int_equal(w->lines[1].cond.op, COND_LT);
+    assert_string_equal(s->steps[0].label, "wait tailing default/web/nginx");
+    assert_int_equal(s->expect_lines_count, 3);
+    assert_int_equal(s->expect_lines[0].cond.op, COND_EQ);
+    scenario_free(s);
+}
+
 static void test_fake_counts_map_to_statistics(void **state)
 {
     (void)state;
@@ -344,6 +478,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_scenario_is_resolved),
         cmocka_unit_test(test_valid_grpc_scenario_is_resolved),
+        cmocka_unit_test(test_valid_pod_log_scenario_is_resolved),
         cmocka_unit_test(test_errors_name_file_line_and_expectation),
         cmocka_unit_test(test_fake_counts_map_to_statistics),
     };

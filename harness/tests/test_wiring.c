@@ -8,11 +8,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "error.h"
+#include "report.h"
 
 #include "wiring.h"
 
@@ -97,11 +100,59 @@ static void test_grpc_exporter_gets_host_port_and_insecure(void **state)
     json_decref(s.config);
 }
 
+/* The node's files move under the run's temp dir: absolute globs of every filelog receiver get
+ * it in front, relative ones stay; file_storage's directory (the default when unset) too, and
+ * it exists afterwards. */
+static void test_files_point_into_the_run_root(void **state)
+{
+    (void)state;
+    static struct scenario s;
+    memset(&s, 0, sizeof(s));
+    s.config = json_loads(
+        "{\"receivers\":{\"filelog\":{\"include\":[\"/var/log/pods/*/*/*.log\",\"rel/*.log\"],"
+        "\"exclude\":[\"/var/log/pods/opentelemetry_otel-collector*/*/*.log\"]},"
+        "\"filelog/two\":{\"include\":[\"/var/log/x.log\"]},\"otlp\":{}},"
+        "\"extensions\":{\"file_storage\":{},\"file_storage/b\":{\"directory\":\"/data/b\","
+        "\"compaction\":{\"directory\":\"/data/tmp\"}},\"health_check\":{}}}",
+        0, NULL);
+    assert_non_null(s.config);
+    char root[] = "/tmp/test_wiring_XXXXXX";
+    assert_non_null(mkdtemp(root));
+    static struct wiring w;
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(wiring_build_files(&w, &s, root, NULL), 0);
+    char want[1024];
+    assert_int_equal(w.set_count, 6);
+    snprintf(want, sizeof(want),
+             "receivers.filelog.include=[\"%s/var/log/pods/*/*/*.log\", \"rel/*.log\"]", root);
+    assert_string_equal(w.set_ptrs[0], want);
+    snprintf(
+        want, sizeof(want),
+        "receivers.filelog.exclude=[\"%s/var/log/pods/opentelemetry_otel-collector*/*/*.log\"]",
+        root);
+    assert_string_equal(w.set_ptrs[1], want);
+    snprintf(want, sizeof(want), "receivers.filelog/two.include=[\"%s/var/log/x.log\"]", root);
+    assert_string_equal(w.set_ptrs[2], want);
+    snprintf(want, sizeof(want),
+             "extensions.file_storage.directory=\"%s/var/lib/otelcol/file_storage\"", root);
+    assert_string_equal(w.set_ptrs[3], want);
+    snprintf(want, sizeof(want), "extensions.file_storage/b.directory=\"%s/data/b\"", root);
+    assert_string_equal(w.set_ptrs[4], want);
+    snprintf(want, sizeof(want), "extensions.file_storage/b.compaction.directory=\"%s/data/tmp\"",
+             root);
+    assert_string_equal(w.set_ptrs[5], want);
+    snprintf(want, sizeof(want), "%s/var/lib/otelcol/file_storage", root);
+    assert_int_equal(access(want, W_OK), 0);
+    json_decref(s.config);
+    report_remove_tree(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overrides_cover_receivers_exporters_and_metrics),
         cmocka_unit_test(test_grpc_exporter_gets_host_port_and_insecure),
+        cmocka_unit_test(test_files_point_into_the_run_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

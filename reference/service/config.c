@@ -26,8 +26,11 @@
  *
  * Deliberately not done: the http/https providers (an error says the scheme is not supported),
  * keeping both the typed value and its original text for a whole-value reference (the option
- * binder turns scalars back into text where a string is expected), connectors and extensions
- * (no such components exist here, so any entry is an unknown type).
+ * binder turns scalars back into text where a string is expected), connectors (none exist here,
+ * so any entry is an unknown type).
+ *
+ * Extensions are decoded as any component; only those listed in service.extensions are built
+ * (service/extensions/config.go: each listed once and configured), as upstream.
  */
 #include "config.h"
 
@@ -1213,12 +1216,28 @@ static int validate_not_empty(const struct config *cfg, struct error *err)
 static int validate_references(struct config *cfg, const struct pipeline_section *sections,
                                const struct service_section *service, struct error *err)
 {
-    for (size_t i = 0; i < service->extensions.count; i++)
-        if (!config_find_component(cfg, KIND_EXTENSION, service->extensions.items[i]))
+    /* service/extensions/config.go: each listed extension once, each one configured. The list
+     * is kept in its order: extensions start in it (and stop in reverse). */
+    cfg->extensions =
+        calloc(service->extensions.count ? service->extensions.count : 1, sizeof(*cfg->extensions));
+    if (!cfg->extensions)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    for (size_t i = 0; i < service->extensions.count; i++) {
+        const char *id = service->extensions.items[i];
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(service->extensions.items[j], id))
+                return error_set(err, -EINVAL, ERROR_PERMANENT,
+                                 "invalid configuration: service.extensions: references "
+                                 "extension \"%s\" multiple times",
+                                 id);
+        struct config_component *c = config_find_component(cfg, KIND_EXTENSION, id);
+        if (!c)
             return error_set(err, -EINVAL, ERROR_PERMANENT,
                              "invalid configuration: service.extensions: references extension "
                              "\"%s\" which is not configured",
-                             service->extensions.items[i]);
+                             id);
+        cfg->extensions[cfg->extension_count++] = c;
+    }
     for (size_t i = 0; i < cfg->pipeline_count; i++) {
         struct config_pipeline *p = &cfg->pipelines[i];
         const struct pipeline_section *s = &sections[i];
@@ -1387,6 +1406,7 @@ void config_free(struct config *cfg)
         free(c->config);
     }
     free(cfg->components);
+    free(cfg->extensions);
     for (size_t i = 0; i < cfg->pipeline_count; i++) {
         free(cfg->pipelines[i].receivers);
         free(cfg->pipelines[i].processors);

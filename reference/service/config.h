@@ -67,6 +67,10 @@ struct config {
     json_t *tree; /* the resolved tree (merged, --set applied, expanded), for diagnostics */
     struct config_component *components;
     size_t component_count;
+    /* service.extensions in the order written: borrowed pointers into `components`. Only these
+     * extensions are built and started, as upstream. */
+    struct config_component **extensions;
+    size_t extension_count;
     struct config_pipeline *pipelines;
     size_t pipeline_count;
     struct config_telemetry telemetry;

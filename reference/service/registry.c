@@ -6,7 +6,7 @@
  * renames (core@v0.144.0 CHANGELOG "Deprecations": `otlphttp` -> `otlp_http`, `otlp` ->
  * `otlp_grpc`); the deprecation
  * warning itself is logged by the config loader, which knows the component id.
- * Deliberately not here: extensions and connectors (otelcol-ref has none yet).
+ * Deliberately not here: connectors (otelcol-ref has none yet).
  */
 #include <stddef.h>
 #include <string.h>
@@ -15,15 +15,19 @@
 
 /* Defined last in each component's entry file. */
 extern const struct component_descriptor otlp_receiver_descriptor;
+extern const struct component_descriptor filelog_receiver_descriptor;
 extern const struct component_descriptor batch_processor_descriptor;
 extern const struct component_descriptor otlp_http_exporter_descriptor;
 extern const struct component_descriptor otlp_grpc_exporter_descriptor;
+extern const struct component_descriptor file_storage_extension_descriptor;
 
 const struct component_descriptor *const component_registry[] = {
     &otlp_receiver_descriptor,
+    &filelog_receiver_descriptor,
     &batch_processor_descriptor,
     &otlp_http_exporter_descriptor,
     &otlp_grpc_exporter_descriptor,
+    &file_storage_extension_descriptor,
     NULL,
 };
 

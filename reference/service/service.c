@@ -7,6 +7,11 @@
  *                                     that lists it, processors per pipeline, a fan-out where a
  *                                     node has several consumers; start: exporters, processors
  *                                     in reverse topological order, receivers; shutdown reversed.
+ *   service/extensions/extensions.go  the extensions of service.extensions are built first,
+ *                                     started before every pipeline component in their listed
+ *                                     order and shut down after all of them in reverse; a
+ *                                     component reaches them through its host (GetExtensions),
+ *                                     here service_host_extension().
  *   internal/fanoutconsumer           clone for all but the last consumer, errors joined.
  *   service/telemetry/otelconftelemetry  /metrics served by each pull Prometheus reader.
  *
@@ -23,6 +28,7 @@
 #include "service.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +148,34 @@ struct service {
     struct metrics_endpoint endpoints[CONFIG_MAX_METRICS_READERS];
     size_t endpoint_count;
     bool shut_down;
+    struct service *next_live; /* in live_services */
 };
+
+/* Every service between create and destroy, so that a component can find its host's extensions
+ * (service_host_extension) without component.h carrying a back pointer. A process runs one
+ * service; tests may run a few. Guarded by live_lock. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct service *live_services;
+
+static void live_add(struct service *s)
+{
+    pthread_mutex_lock(&live_lock);
+    s->next_live = live_services;
+    live_services = s;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(struct service *s)
+{
+    pthread_mutex_lock(&live_lock);
+    for (struct service **p = &live_services; *p; p = &(*p)->next_live) {
+        if (*p == s) {
+            *p = s->next_live;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+}
 
 long long service_now_ms(void)
 {
@@ -203,7 +236,8 @@ static int instance_create(struct component *c, const struct config_component *c
         return 0;
     int rc = c->descriptor->create(c, err);
     if (rc < 0)
-        error_prefix(err, "failed to build pipelines: %s", cc->path);
+        error_prefix(err, "failed to build %s: %s",
+                     cc->kind == KIND_EXTENSION ? "extensions" : "pipelines", cc->path);
     return rc;
 }
 
@@ -320,7 +354,15 @@ int service_create(const struct config *cfg, struct service **out, struct error 
         rc = error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
         goto fail;
     }
-    /* Exporters first: pipelines are wired to them. */
+    live_add(s);
+    /* Extensions first, in service.extensions order: everything else may use them. */
+    for (size_t i = 0; i < cfg->extension_count; i++) {
+        struct component *c;
+        if ((rc = instance_new(s, cfg->extensions[i], &c, err)) < 0 ||
+            (rc = instance_create(c, cfg->extensions[i], err)) < 0)
+            goto fail;
+    }
+    /* Exporters next: pipelines are wired to them. */
     for (size_t i = 0; i < cfg->component_count; i++) {
         const struct config_component *cc = &cfg->components[i];
         if (cc->kind != KIND_EXPORTER || !cc->used_signals)
@@ -475,16 +517,18 @@ static void stop_metrics_endpoints(struct service *s)
 
 /* ---- lifecycle ---- */
 
+#define RANK_COUNT 4
+
 static int kind_rank(const struct component *c)
 {
-    /* start order: exporters, processors, receivers */
+    /* start order: extensions, exporters, processors, receivers */
     switch (c->descriptor->kind) {
-    case KIND_EXPORTER: return 0;
-    case KIND_PROCESSOR: return 1;
-    case KIND_RECEIVER: return 2;
-    case KIND_EXTENSION: return -1;
+    case KIND_EXTENSION: return 0;
+    case KIND_EXPORTER: return 1;
+    case KIND_PROCESSOR: return 2;
+    case KIND_RECEIVER: return 3;
     }
-    return 3;
+    return RANK_COUNT;
 }
 
 int service_start(struct service *s, struct error *err)
@@ -500,7 +544,7 @@ int service_start(struct service *s, struct error *err)
     /* Processors were created last-to-first within each pipeline, which is already upstream's
      * reverse topological start order; keep creation order within a kind. */
     size_t n = 0;
-    for (int rank = 0; rank <= 2; rank++)
+    for (int rank = 0; rank < RANK_COUNT; rank++)
         for (size_t i = 0; i < s->component_count; i++)
             if (kind_rank(s->components[i]) == rank)
                 s->start_order[n++] = s->components[i];
@@ -529,7 +573,8 @@ void service_shutdown(struct service *s, long long timeout_ms)
     s->shut_down = true;
     long long deadline = service_now_ms() + timeout_ms;
     /* Reverse start order: receivers stop taking data, then processors flush (first of each
-     * pipeline first, because their creation was last-to-first), then exporters drain. */
+     * pipeline first, because their creation was last-to-first), then exporters drain, then
+     * extensions (a receiver's last checkpoint is written before its storage goes away). */
     for (size_t i = s->started_count; i-- > 0;) {
         struct component *c = s->start_order[i];
         if (c->descriptor->shutdown)
@@ -544,8 +589,10 @@ void service_destroy(struct service *s)
     if (!s)
         return;
     service_shutdown(s, 5000);
-    /* Receivers first: they hold consumers that point into processors and exporters. */
-    for (int rank = 2; rank >= -1; rank--) {
+    live_remove(s);
+    /* Receivers first: they hold consumers that point into processors and exporters; extensions
+     * last: any component may still hold a reference to one until it is destroyed. */
+    for (int rank = RANK_COUNT; rank >= 0; rank--) {
         for (size_t i = 0; i < s->component_count; i++) {
             struct component *c = s->components[i];
             if (c && kind_rank(c) == rank) {
@@ -587,4 +634,25 @@ int service_metrics_port(const struct service *s, size_t index)
     if (!s || index >= s->endpoint_count || !s->endpoints[index].server)
         return 0;
     return httpd_port(s->endpoints[index].server);
+}
+
+struct component *service_host_extension(const struct component *requester, const char *id)
+{
+    struct component *found = NULL;
+    pthread_mutex_lock(&live_lock);
+    for (struct service *s = live_services; s; s = s->next_live) {
+        bool owns = false;
+        for (size_t i = 0; i < s->component_count && !owns; i++)
+            owns = s->components[i] == requester;
+        if (!owns)
+            continue;
+        for (size_t i = 0; i < s->component_count && !found; i++) {
+            struct component *c = s->components[i];
+            if (c && c->descriptor->kind == KIND_EXTENSION && !strcmp(c->id, id))
+                found = c;
+        }
+        break; /* only the requester's own service counts */
+    }
+    pthread_mutex_unlock(&live_lock);
+    return found;
 }

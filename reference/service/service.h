@@ -3,10 +3,10 @@
  * receiver and exporter, one processor instance per pipeline, consumers chained through
  * `struct consumer`, and the self-metrics endpoint.
  *
- * Mirrors core@v0.144.0 service/service.go and service/internal/graph (build order, start order
- * exporters -> processors (last first) -> receivers, shutdown in reverse, fan-out of a receiver
- * shared by several pipelines and of a pipeline's exporters) and
- * service/telemetry/otelconftelemetry (pull Prometheus readers serving /metrics).
+ * Mirrors core@v0.144.0 service/service.go, service/extensions and service/internal/graph (build
+ * order, start order extensions -> exporters -> processors (last first) -> receivers, shutdown
+ * in reverse, fan-out of a receiver shared by several pipelines and of a pipeline's exporters)
+ * and service/telemetry/otelconftelemetry (pull Prometheus readers serving /metrics).
  */
 #ifndef OTEL_REF_SERVICE_H
 #define OTEL_REF_SERVICE_H
@@ -53,6 +53,13 @@ void service_destroy(struct service *s);
  * (NULL for receivers and exporters); NULL when there is none. Borrowed. */
 struct component *service_find_component(struct service *s, enum component_kind kind,
                                          const char *id, const char *pipeline_id);
+
+/* The extension `id` ("file_storage", "file_storage/x") of the service that runs `requester`,
+ * as upstream's component.Host.GetExtensions gives it: NULL when the service has no such
+ * extension (not configured, or not listed in service.extensions). Extensions start before
+ * every other component and stop after them, so a component may use what it gets from its
+ * start callback until its shutdown returns. Borrowed. Thread-safe. */
+struct component *service_host_extension(const struct component *requester, const char *id);
 
 /* The self-metrics registry (borrowed). */
 struct telemetry *service_telemetry(struct service *s);

@@ -332,7 +332,7 @@ static void test_validation_errors_name_the_path(void **state)
          "receivers.otlp.protocols.http: unknown key \"endpont\""},
         {VALID_CONFIG,
          {"receivers.foo.x=1"},
-         "receivers: unknown type: \"foo\" for id: \"foo\" (valid values: [otlp])"},
+         "receivers: unknown type: \"foo\" for id: \"foo\" (valid values: [filelog otlp])"},
         {VALID_CONFIG,
          {"processors.nope=null"},
          "processors: unknown type: \"nope\" for id: \"nope\" (valid values: [batch])"},

@@ -450,7 +450,8 @@ static void prometheus_reset_any(void *self)
 
 static void *loki_create(const struct fakes_config *cfg)
 {
-    struct loki_options opts = {.auth_enabled = cfg->loki_auth_enabled, .now_ns = cfg->now_ns};
+    struct loki_options opts = {
+        .auth_enabled = cfg->loki_auth_enabled, .discard = cfg->discard, .now_ns = cfg->now_ns};
     return loki_new(&opts);
 }
 static void loki_destroy(void *self)

@@ -38,6 +38,7 @@ struct fakes_config {
     int control_port;
     bool loki_auth_enabled;
     bool prometheus_otlp_enabled;
+    bool discard; /* --discard: Loki keeps nothing it accepts (loki_options.discard) */
     /* Tests only: a clock for the fakes that validate timestamps (Loki); NULL = real time. */
     int64_t (*now_ns)(void);
 };

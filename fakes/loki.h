@@ -32,7 +32,11 @@
 #define LOKI_MAX_STORED_ENTRIES 1000000u
 
 struct loki_options {
-    bool auth_enabled;       /* Loki's default is true; the fake's default is false */
+    bool auth_enabled; /* Loki's default is true; the fake's default is false */
+    /* Benchmarks only (otel-fakes --discard): validate and answer exactly as usual, count the
+     * entries that would be stored (*items_out, so GET /v1/stats still counts them), keep
+     * nothing. Views stay empty and LOKI_MAX_STORED_ENTRIES never refuses. */
+    bool discard;
     int64_t (*now_ns)(void); /* NULL = wall clock; tests pin it */
 };
 

@@ -33,6 +33,7 @@ enum flag_id {
     FLAG_CONTROL_PORT,
     FLAG_LOKI_AUTH_ENABLED,
     FLAG_PROMETHEUS_OTLP_DISABLED,
+    FLAG_DISCARD,
     FLAG_LOG_LEVEL,
     FLAG_HELP,
 };
@@ -61,6 +62,9 @@ static const struct flag flags[] = {
      "off: every push goes to tenant `fake`"},
     {"prometheus-otlp-disabled", NULL, FLAG_PROMETHEUS_OTLP_DISABLED,
      "Prometheus answers the OTLP path with 404, as without --web.enable-otlp-receiver"},
+    {"discard", NULL, FLAG_DISCARD,
+     "for benchmarks: Loki validates and answers as usual and GET /v1/stats counts the "
+     "entries, but it keeps nothing (views stay empty, no cap on stored entries)"},
     {"log-level", "L", FLAG_LOG_LEVEL,
      "debug, info, warn or error (default info; logs go to "
      "stderr)"},
@@ -140,6 +144,7 @@ static int parse_flags(int argc, char **argv, struct fakes_config *cfg)
         case FLAG_CONTROL_PORT: port = &cfg->control_port; break;
         case FLAG_LOKI_AUTH_ENABLED: cfg->loki_auth_enabled = true; break;
         case FLAG_PROMETHEUS_OTLP_DISABLED: cfg->prometheus_otlp_enabled = false; break;
+        case FLAG_DISCARD: cfg->discard = true; break;
         case FLAG_LOG_LEVEL: {
             enum log_level level;
             if (log_parse_level(optarg, &level) < 0)

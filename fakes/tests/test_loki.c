@@ -569,6 +569,31 @@ static void test_view_otlp_and_reset(void **state)
     loki_free(loki);
 }
 
+static void test_discard_counts_and_answers_but_keeps_nothing(void **state)
+{
+    struct loki_options opts = {.discard = true, .now_ns = pinned_clock};
+    struct loki *loki = loki_new(&opts);
+    assert_non_null(loki);
+    char *good = one_record("[]", NOW, "x");
+    char *old = one_record("[]", NOW - 8 * 24 * 3600 * SEC, "too old");
+    struct answer a;
+    push_json(loki, good, NULL, &a);
+    assert_int_equal(a.resp.status, 204);
+    assert_int_equal(a.items, 1);
+    response_clear(&a.resp);
+    push_json(loki, old, NULL, &a); /* validated as usual: refused with Loki's 400 */
+    assert_int_equal(a.resp.status, 400);
+    assert_int_equal(a.items, 0);
+    response_clear(&a.resp);
+    assert_int_equal(loki_stored_entries(loki), 0);
+    json_t *view = loki_view(loki);
+    assert_int_equal(json_object_size(json_object_get(view, "tenants")), 0);
+    json_decref(view);
+    free(good);
+    free(old);
+    loki_free(loki);
+}
+
 static void test_refuse_uses_loki_formats(void **state)
 {
     struct loki *loki = new_loki(false);
@@ -721,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_label_names_limit_excludes_service_name),
         cmocka_unit_test(test_view_streams_sorted_by_label_string),
         cmocka_unit_test(test_view_otlp_and_reset),
+        cmocka_unit_test(test_discard_counts_and_answers_but_keeps_nothing),
         cmocka_unit_test(test_refuse_uses_loki_formats),
         cmocka_unit_test(test_mutated_bodies_always_get_an_answer),
     };

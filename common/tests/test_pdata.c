@@ -1023,6 +1023,29 @@ static void test_decoded_nodes_come_from_a_region_freed_with_its_last_block(void
     free(wire);
 }
 
+static void test_freeing_a_tree_of_several_regions_returns_every_region(void **state)
+{
+    size_t before = pdata_bytes_current();
+    struct resource_spec spec[] = {{1, {40}}, {2, {10, 20}}};
+    struct payload *original = traces_fixture(spec, 2);
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    assert_int_equal(payload_encode(original, &wire, &len), 0);
+    payload_free(original);
+    /* Three decodes, three regions, merged into one tree whose nodes alternate between them. */
+    struct payload *merged = NULL, *other = NULL;
+    assert_int_equal(payload_decode(SIGNAL_TRACES, wire, len, &merged, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(payload_decode(SIGNAL_TRACES, wire, len, &other, NULL), 0);
+        assert_int_equal(payload_merge(merged, other), 0);
+        payload_free(other);
+    }
+    assert_int_equal(payload_item_count(merged), 210);
+    payload_free(merged);
+    assert_int_equal(pdata_bytes_current(), before);
+    free(wire);
+}
+
 static void test_region_grows_past_a_small_hint(void **state)
 {
     size_t before = pdata_bytes_current();
@@ -1057,6 +1080,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allocator_accounting_returns_to_zero_after_free),
         cmocka_unit_test(test_decoded_nodes_come_from_a_region_freed_with_its_last_block),
+        cmocka_unit_test(test_freeing_a_tree_of_several_regions_returns_every_region),
         cmocka_unit_test(test_region_grows_past_a_small_hint),
         cmocka_unit_test(test_region_allocations_fail_when_injected),
         cmocka_unit_test(test_allocator_blocks_are_16_byte_aligned),

@@ -6,6 +6,7 @@ function(otel_add_unit_tests dir)
     get_filename_component(name ${src} NAME_WE)
     add_executable(${name} ${src})
     target_compile_options(${name} PRIVATE ${OTEL_WARNINGS})
+    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/common/tests) # poll_until.h
     target_link_libraries(${name} PRIVATE ${ARGN} PkgConfig::CMOCKA)
     add_test(NAME unit.${name} COMMAND ${name})
     set_tests_properties(unit.${name} PROPERTIES LABELS unit TIMEOUT 300

@@ -26,15 +26,9 @@
 #include "compress.h"
 #include "grpcc.h"
 #include "grpcd.h"
+#include "poll_until.h"
 
 #define FOUR_MIB (4 * 1024 * 1024)
-
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms)
 {

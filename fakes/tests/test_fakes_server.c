@@ -19,6 +19,7 @@
 #include "fakes.h"
 #include "helpers.h"
 #include "log.h"
+#include "poll_until.h"
 
 static const char logs_json[] =
     "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"k8s.container.name\","
@@ -129,25 +130,29 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Polls the control API until the fault of `fake` holds `n` stalled requests: 5 ms doubling to
- * 500 ms, 10 s at most. */
+struct stalled_goal {
+    struct fakes *f;
+    const char *path;
+    long n;
+};
+
+static bool holds_stalled(void *ctx)
+{
+    struct stalled_goal *g = ctx;
+    json_t *view = control_json(g->f, "GET", g->path, NULL);
+    long stalled = (long)json_integer_value(json_object_get(view, "stalled"));
+    json_decref(view);
+    return stalled == g->n;
+}
+
+/* Polls the control API until the fault of `fake` holds `n` stalled requests, 10 s at most. */
 static void wait_stalled(struct fakes *f, const char *fake, long n)
 {
     char path[64];
     snprintf(path, sizeof(path), "/v1/faults/%s", fake);
-    long step_ms = 5, waited_ms = 0;
-    while (waited_ms < 10000) {
-        json_t *view = control_json(f, "GET", path, NULL);
-        long stalled = (long)json_integer_value(json_object_get(view, "stalled"));
-        json_decref(view);
-        if (stalled == n)
-            return;
-        struct timespec ts = {step_ms / 1000, (step_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        waited_ms += step_ms;
-        step_ms = step_ms * 2 > 500 ? 500 : step_ms * 2;
-    }
-    fail_msg("waited 10 s for %ld stalled requests on %s", n, fake);
+    struct stalled_goal goal = {f, path, n};
+    if (!poll_until(holds_stalled, &goal, 10000))
+        fail_msg("waited 10 s for %ld stalled requests on %s", n, fake);
 }
 
 static void test_ready_line_has_every_port(void **state)

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "fault.h"
+#include "poll_until.h"
 
 static const struct {
     const char *json;
@@ -237,22 +238,26 @@ static void *wait_thread(void *arg)
     return NULL;
 }
 
-/* Polls until `n` requests are stalled: 5 ms doubling to 500 ms, for 10 s at most. */
+struct stalled_goal {
+    struct fault *f;
+    long n;
+};
+
+static bool holds_stalled(void *ctx)
+{
+    struct stalled_goal *g = ctx;
+    json_t *view = fault_view(g->f);
+    long stalled = (long)json_integer_value(json_object_get(view, "stalled"));
+    json_decref(view);
+    return stalled == g->n;
+}
+
+/* Polls until `n` requests are stalled, for 10 s at most. */
 static void wait_stalled(struct fault *f, long n)
 {
-    long step_ms = 5, waited_ms = 0;
-    while (waited_ms < 10000) {
-        json_t *view = fault_view(f);
-        long stalled = (long)json_integer_value(json_object_get(view, "stalled"));
-        json_decref(view);
-        if (stalled == n)
-            return;
-        struct timespec ts = {step_ms / 1000, (step_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        waited_ms += step_ms;
-        step_ms = step_ms * 2 > 500 ? 500 : step_ms * 2;
-    }
-    fail_msg("waited 10 s for %ld stalled requests", n);
+    struct stalled_goal goal = {f, n};
+    if (!poll_until(holds_stalled, &goal, 10000))
+        fail_msg("waited 10 s for %ld stalled requests", n);
 }
 
 static void stall_and_release(void (*release)(struct fault *))
@@ -305,11 +310,9 @@ static void test_latency_waits_about_that_long(void **state)
     struct fault *f = fault_with("{\"latency_ms\":50}");
     struct fault_action a;
     assert_true(fault_take(f, &a));
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long long t0 = monotonic_ms();
     fault_wait(f, &a);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    long ms = (long)(monotonic_ms() - t0);
     assert_true(ms >= 45);
     assert_int_equal(a.spec.status, 0);
     fault_action_clear(&a);

@@ -26,6 +26,7 @@
 #include "grpcc.h"
 #include "helpers.h"
 #include "log.h"
+#include "poll_until.h"
 #include "tempo_grpc.h"
 
 #define TRACE_A "0102030405060708090a0b0c0d0e0f10"
@@ -452,23 +453,26 @@ static void *export_in_background(void *arg)
     return NULL;
 }
 
-/* Polls the tempo fault until it holds `n` stalled calls: 5 ms doubling to 500 ms, 10 s at
- * most. */
+struct stalled_goal {
+    struct ctx *c;
+    long n;
+};
+
+static bool holds_stalled(void *arg)
+{
+    struct stalled_goal *g = arg;
+    json_t *view = control(g->c, "GET", "/v1/faults/tempo", NULL);
+    long stalled = (long)json_integer_value(json_object_get(view, "stalled"));
+    json_decref(view);
+    return stalled == g->n;
+}
+
+/* Polls the tempo fault until it holds `n` stalled calls, 10 s at most. */
 static void wait_stalled(struct ctx *c, long n)
 {
-    long step_ms = 5, waited_ms = 0;
-    while (waited_ms < 10000) {
-        json_t *view = control(c, "GET", "/v1/faults/tempo", NULL);
-        long stalled = (long)json_integer_value(json_object_get(view, "stalled"));
-        json_decref(view);
-        if (stalled == n)
-            return;
-        struct timespec ts = {step_ms / 1000, (step_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        waited_ms += step_ms;
-        step_ms = step_ms * 2 > 500 ? 500 : step_ms * 2;
-    }
-    fail_msg("waited 10 s for %ld stalled calls", n);
+    struct stalled_goal goal = {c, n};
+    if (!poll_until(holds_stalled, &goal, 10000))
+        fail_msg("waited 10 s for %ld stalled calls", n);
 }
 
 static void test_stall_holds_the_call_until_released(void **state)

@@ -27,6 +27,7 @@
 #include "component.h"
 #include "options.h"
 #include "pdata.h"
+#include "poll_until.h"
 #include "telemetry.h"
 
 #define MAX_CAPTURED 64
@@ -109,30 +110,26 @@ static size_t captured_count(struct capture *cap)
     return n;
 }
 
-/* ---- waiting: poll with backoff (5 ms doubling to 500 ms) until a deadline ---- */
+/* ---- waiting: poll_until.h, with backoff until a deadline ---- */
 
-static long long monotonic_ms(void)
+struct batches_goal {
+    struct capture *cap;
+    size_t count;
+};
+
+static bool has_batches(void *ctx)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    struct batches_goal *g = ctx;
+    return captured_count(g->cap) >= g->count;
 }
 
 static bool wait_for_batches(struct capture *cap, size_t count)
 {
-    long long deadline = monotonic_ms() + WAIT_MS;
-    long delay_ms = 5;
-    while (captured_count(cap) < count) {
-        if (monotonic_ms() >= deadline) {
-            print_error("waited %d ms for %zu batches, saw %zu\n", WAIT_MS, count,
-                        captured_count(cap));
-            return false;
-        }
-        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (delay_ms % 1000) * 1000000};
-        nanosleep(&ts, NULL);
-        delay_ms = delay_ms * 2 > 500 ? 500 : delay_ms * 2;
-    }
-    return true;
+    struct batches_goal goal = {cap, count};
+    if (poll_until(has_batches, &goal, WAIT_MS))
+        return true;
+    print_error("waited %d ms for %zu batches, saw %zu\n", WAIT_MS, count, captured_count(cap));
+    return false;
 }
 
 /* ---- the processor, wired as the service wires it ---- */

@@ -31,6 +31,7 @@
 #include "extensions/file_storage.h"
 #include "log.h"
 #include "options.h"
+#include "poll_until.h"
 #include "receivers/filelog/fileconsumer.h"
 
 extern const struct component_descriptor file_storage_extension_descriptor;
@@ -277,30 +278,27 @@ static void expect_bodies(struct fixture *f, const char *const *expected)
         expect_bodies(f, expected_);                                                               \
     } while (0)
 
-static long long monotonic_ms(void)
+struct records_goal {
+    struct fixture *f;
+    size_t count;
+};
+
+/* One poll of the consumer, then: were `count` records captured? */
+static bool polled_records(void *ctx)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    struct records_goal *g = ctx;
+    fileconsumer_poll(g->f->fc);
+    return g->f->cap.count >= g->count;
 }
 
-/* Polls (5 ms doubling to 500 ms between polls) until `count` records were captured. */
-static bool poll_until(struct fixture *f, size_t count)
+/* Polls (poll_until.h's backoff between polls) until `count` records were captured. */
+static bool poll_for_records(struct fixture *f, size_t count)
 {
-    long long deadline = monotonic_ms() + WAIT_MS;
-    long delay_ms = 5;
-    for (;;) {
-        fileconsumer_poll(f->fc);
-        if (f->cap.count >= count)
-            return true;
-        if (monotonic_ms() >= deadline) {
-            print_error("polled %d ms for %zu records, saw %zu\n", WAIT_MS, count, f->cap.count);
-            return false;
-        }
-        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (delay_ms % 1000) * 1000000};
-        nanosleep(&ts, NULL);
-        delay_ms = delay_ms * 2 > 500 ? 500 : delay_ms * 2;
-    }
+    struct records_goal goal = {f, count};
+    if (poll_until(polled_records, &goal, WAIT_MS))
+        return true;
+    print_error("polled %d ms for %zu records, saw %zu\n", WAIT_MS, count, f->cap.count);
+    return false;
 }
 
 /* ---- start_at ---- */
@@ -436,7 +434,7 @@ static void test_last_line_without_newline_is_flushed_after_the_period(void **st
     consumer_open(f);
     fileconsumer_poll(f->fc);
     EXPECT(f, "complete"); /* "partial" waits for its newline or the flush period */
-    assert_true(poll_until(f, 1));
+    assert_true(poll_for_records(f, 1));
     EXPECT(f, "partial");
     fileconsumer_poll(f->fc);
     EXPECT_NONE(f); /* flushed once */

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "options.h"
 #include "pdata.h"
+#include "poll_until.h"
 #include "service.h"
 #include "telemetry.h"
 
@@ -142,33 +143,10 @@ static size_t body_count(struct capture *cap)
 
 /* ---- waiting ---- */
 
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-/* Polls `condition` with backoff (5 ms doubling to 500 ms) until it holds or WAIT_MS pass. */
+/* Polls `condition` with backoff (poll_until.h) until it holds or WAIT_MS pass. */
 static bool wait_for(bool (*condition)(void *), void *ctx, const char *what)
 {
-    long long deadline = monotonic_ms() + WAIT_MS;
-    long delay = 5;
-    while (!condition(ctx)) {
-        if (monotonic_ms() >= deadline) {
-            print_error("waited %d ms for %s\n", WAIT_MS, what);
-            return false;
-        }
-        pause_ms(delay);
-        delay = delay * 2 > 500 ? 500 : delay * 2;
-    }
-    return true;
+    return poll_until_or_say(condition, ctx, WAIT_MS, what);
 }
 
 struct count_goal {
@@ -304,6 +282,16 @@ static uint64_t counter(struct fixture *f, const char *name)
 {
     return tm_counter_value(
         telemetry_counter(f->telemetry, name, "", "receiver=\"filelog\",transport=\"\""));
+}
+
+static bool refused_two(void *ctx)
+{
+    return counter(ctx, "otelcol_receiver_refused_log_records") >= 2;
+}
+
+static bool refused_three(void *ctx)
+{
+    return counter(ctx, "otelcol_receiver_refused_log_records") >= 3;
 }
 
 /* ---- configuration ---- */
@@ -464,9 +452,7 @@ static void test_refused_batch_is_dropped_without_retry(void **state)
     pthread_mutex_unlock(&f->cap.lock);
     append_lines(f->dir, "app.log", "dropped", 0, 3);
     /* the refusal is counted, the data dropped, and reading goes on */
-    long long deadline = monotonic_ms() + WAIT_MS;
-    while (counter(f, "otelcol_receiver_refused_log_records") < 3 && monotonic_ms() < deadline)
-        pause_ms(5);
+    (void)poll_until(refused_three, f, WAIT_MS);
     assert_int_equal(counter(f, "otelcol_receiver_refused_log_records"), 3);
     append_lines(f->dir, "app.log", "kept", 0, 2);
     assert_true(wait_bodies(&f->cap, 2));
@@ -515,19 +501,12 @@ static void test_retry_on_failure_drops_permanent_errors(void **state)
     f->cap.fail_kind = ERROR_PERMANENT;
     pthread_mutex_unlock(&f->cap.lock);
     append_lines(f->dir, "app.log", "bad", 0, 2);
-    long long deadline = monotonic_ms() + WAIT_MS;
-    while (counter(f, "otelcol_receiver_refused_log_records") < 2 && monotonic_ms() < deadline)
-        pause_ms(5);
+    (void)poll_until(refused_two, f, WAIT_MS);
     assert_int_equal(counter(f, "otelcol_receiver_refused_log_records"), 2);
     pthread_mutex_lock(&f->cap.lock);
     assert_int_equal(f->cap.attempts, 1); /* not retried */
     pthread_mutex_unlock(&f->cap.lock);
     fixture_stop(f);
-}
-
-static bool refused_three(void *ctx)
-{
-    return counter(ctx, "otelcol_receiver_refused_log_records") >= 3;
 }
 
 static void test_retry_on_failure_gives_up_after_max_elapsed_time(void **state)

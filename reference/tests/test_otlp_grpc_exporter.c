@@ -35,6 +35,7 @@
 #include "options.h"
 #include "otlp_json.h"
 #include "pdata.h"
+#include "poll_until.h"
 #include "telemetry.h"
 
 #define WAIT_MS 30000 /* generous: the same tests run under valgrind */
@@ -81,13 +82,6 @@ struct backend {
     char method[128], encoding[32], user_agent[256], tenant[64];
     int64_t deadline_left_ms;
 };
-
-static long long monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A google.rpc.Status with one RetryInfo detail, as Tempo sends with
  * retry_after_on_resource_exhausted set. */
@@ -194,18 +188,7 @@ static int backend_requests(struct backend *b)
 
 static bool wait_for(bool (*condition)(void *), void *ctx, const char *what)
 {
-    long long deadline = monotonic_ms() + WAIT_MS;
-    long delay_ms = 5;
-    while (!condition(ctx)) {
-        if (monotonic_ms() >= deadline) {
-            print_error("waited %d ms for %s\n", WAIT_MS, what);
-            return false;
-        }
-        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (delay_ms % 1000) * 1000000};
-        nanosleep(&ts, NULL);
-        delay_ms = delay_ms * 2 > 500 ? 500 : delay_ms * 2;
-    }
-    return true;
+    return poll_until_or_say(condition, ctx, WAIT_MS, what);
 }
 
 /* ---- the exporter, wired as the service wires it ---- */

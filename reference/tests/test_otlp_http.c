@@ -27,6 +27,7 @@
 #include "otlp.h"
 #include "otlp_json.h"
 #include "pdata.h"
+#include "poll_until.h"
 #include "service.h"
 #include "telemetry.h"
 #include "yamljson.h"
@@ -912,18 +913,23 @@ static int backend_requests(struct backend *b)
     return n;
 }
 
-/* Polls until the backend saw `want` requests: 5 ms doubling to 500 ms, 10 s deadline. */
+struct requests_goal {
+    struct backend *b;
+    int want;
+};
+
+static bool saw_requests(void *ctx)
+{
+    struct requests_goal *g = ctx;
+    return backend_requests(g->b) >= g->want;
+}
+
+/* Polls until the backend saw `want` requests, 10 s deadline. */
 static void wait_for_backend_requests(struct backend *b, int want)
 {
-    long delay_ms = 5, waited_ms = 0;
-    while (backend_requests(b) < want) {
-        if (waited_ms > 10000)
-            fail_msg("waited 10s for %d backend requests, saw %d", want, backend_requests(b));
-        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
-        nanosleep(&ts, NULL);
-        waited_ms += delay_ms;
-        delay_ms = delay_ms * 2 > 500 ? 500 : delay_ms * 2;
-    }
+    struct requests_goal goal = {b, want};
+    if (!poll_until(saw_requests, &goal, 10000))
+        fail_msg("waited 10s for %d backend requests, saw %d", want, backend_requests(b));
 }
 
 static struct service *service_from_yaml(const char *yaml, struct config **cfg_out)

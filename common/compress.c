@@ -1,5 +1,6 @@
 /*
- * compress.c - gzip/zlib/deflate with zlib, zstd with libzstd (see compress.h).
+ * compress.c - gzip/zlib/deflate with zlib (streaming decompression) and libdeflate (whole-buffer
+ * compression), zstd with libzstd (see compress.h).
  *
  * Content-Encoding names and their exact, case-sensitive matching follow the collector's
  * confighttp (core@v0.142.0:config/confighttp/compression.go): "deflate" is decoded as a zlib
@@ -9,6 +10,8 @@
 #include "compress.h"
 
 #include <errno.h>
+#include <libdeflate.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -53,28 +56,62 @@ static int zlib_window_bits(enum compression c)
     return c == COMPRESSION_GZIP ? 16 + MAX_WBITS : MAX_WBITS;
 }
 
-static int compress_zlib(enum compression c, const uint8_t *in, size_t len, uint8_t **out,
-                         size_t *out_len)
+/* Compression level of gzip, zlib and deflate bodies. The collector's confighttp leaves the level
+ * at Go's flate.DefaultCompression, which is level 6; libdeflate's levels follow zlib's scale, so
+ * level 6 there gives the same trade-off (within 1% of zlib's size on OTLP bodies). */
+#define DEFLATE_LEVEL 6
+
+/* libdeflate compresses a whole buffer 1.7x faster than zlib's deflate at the same level (measured
+ * on 430 KB OTLP log requests: about 440 against 260 MB/s). A compressor holds about 650 KB of
+ * match-finder tables, so compressors are pooled rather than made per call (a fresh one would
+ * page-fault its tables in every time) or kept per thread (ten exporter consumers would hold
+ * 6.5 MB between requests). */
+#define IDLE_COMPRESSORS_MAX 2
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct libdeflate_compressor *pool[IDLE_COMPRESSORS_MAX];
+static size_t pool_len;
+
+static struct libdeflate_compressor *compressor_take(void)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, zlib_window_bits(c), 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK)
+    struct libdeflate_compressor *c = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_len > 0)
+        c = pool[--pool_len];
+    pthread_mutex_unlock(&pool_lock);
+    return c ? c : libdeflate_alloc_compressor(DEFLATE_LEVEL);
+}
+
+static void compressor_give_back(struct libdeflate_compressor *c)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (pool_len < IDLE_COMPRESSORS_MAX) {
+        pool[pool_len++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (c)
+        libdeflate_free_compressor(c);
+}
+
+static int compress_deflate(enum compression c, const uint8_t *in, size_t len, uint8_t **out,
+                            size_t *out_len)
+{
+    struct libdeflate_compressor *z = compressor_take();
+    if (!z)
         return -ENOMEM;
-    size_t cap = deflateBound(&zs, (uLong)len) + 32;
+    size_t cap = c == COMPRESSION_GZIP ? libdeflate_gzip_compress_bound(z, len)
+                                       : libdeflate_zlib_compress_bound(z, len);
     uint8_t *buf = malloc(cap);
     if (!buf) {
-        deflateEnd(&zs);
+        compressor_give_back(z);
         return -ENOMEM;
     }
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = buf;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t produced = zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
+    /* "deflate" is a zlib stream on the wire, as confighttp writes and reads it. */
+    size_t produced = c == COMPRESSION_GZIP ? libdeflate_gzip_compress(z, in, len, buf, cap)
+                                            : libdeflate_zlib_compress(z, in, len, buf, cap);
+    compressor_give_back(z);
+    if (produced == 0) { /* cannot happen with a bound-sized buffer */
         free(buf);
         return -EINVAL;
     }
@@ -115,7 +152,7 @@ int compress_buffer(enum compression c, const uint8_t *in, size_t len, uint8_t *
     }
     case COMPRESSION_GZIP:
     case COMPRESSION_ZLIB:
-    case COMPRESSION_DEFLATE: return compress_zlib(c, in, len, out, out_len);
+    case COMPRESSION_DEFLATE: return compress_deflate(c, in, len, out, out_len);
     case COMPRESSION_ZSTD: return compress_zstd(in, len, out, out_len);
     }
     return -EINVAL;

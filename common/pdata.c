@@ -275,6 +275,16 @@ void pdata_free(void *ptr)
     free(h);
 }
 
+void pdata_bytes_hold(size_t n)
+{
+    account_add(n);
+}
+
+void pdata_bytes_release(size_t n)
+{
+    account_sub(n);
+}
+
 size_t pdata_bytes_current(void)
 {
     return atomic_load(&bytes_current);

@@ -59,6 +59,10 @@ void *pdata_calloc(size_t n, size_t size);
 char *pdata_strdup(const char *s);
 void pdata_free(void *ptr);
 size_t pdata_bytes_current(void);
+/* Telemetry held in encoded form outside any tree (an exporter's queued request bodies) counts
+ * too: hold when it is taken, release the same number when it is freed. */
+void pdata_bytes_hold(size_t n);
+void pdata_bytes_release(size_t n);
 size_t pdata_bytes_peak(void);
 void pdata_reset_peak(void);
 /* Between begin and end, pdata allocations of the calling thread are cut from shared regions

@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake pkg-config
   libprotobuf-c-dev protobuf-c-compiler
   libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libyaml-dev
-  zlib1g-dev libzstd-dev libcmocka-dev libpcre2-dev libgrpc-dev
+  zlib1g-dev libdeflate-dev libzstd-dev libcmocka-dev libpcre2-dev libgrpc-dev
   valgrind shellcheck clang-format
 )
 # Installed only when the command is missing: Node.js may come from another Debian archive

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +109,53 @@ static void test_output_past_the_bound_is_too_large(void **state)
     free(text);
 }
 
+/* Compressors are pooled across threads: several threads compressing at once must each get a
+ * whole, private compressor (a shared one would interleave their outputs). */
+struct compress_worker {
+    int id;
+    int failures;
+};
+
+static void *compress_worker_main(void *arg)
+{
+    struct compress_worker *w = arg;
+    char text[64 * 1024];
+    for (int round = 0; round < 20; round++) {
+        size_t len = 0;
+        while (len + 64 < sizeof(text))
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "worker %d round %d line %zu\n",
+                                    w->id, round, len);
+        enum compression c = round % 2 ? COMPRESSION_GZIP : COMPRESSION_ZLIB;
+        uint8_t *packed = NULL, *unpacked = NULL;
+        size_t packed_len = 0, unpacked_len = 0;
+        struct error err = {0};
+        if (compress_buffer(c, (const uint8_t *)text, len, &packed, &packed_len) != 0 ||
+            decompress_buffer(c, packed, packed_len, sizeof(text), &unpacked, &unpacked_len,
+                              &err) != 0 ||
+            unpacked_len != len || memcmp(unpacked, text, len) != 0)
+            w->failures++;
+        free(packed);
+        free(unpacked);
+    }
+    return NULL;
+}
+
+static void test_threads_compressing_at_once_each_round_trip(void **state)
+{
+    (void)state;
+    enum { WORKERS = 4 };
+    pthread_t threads[WORKERS];
+    struct compress_worker workers[WORKERS];
+    for (int i = 0; i < WORKERS; i++) {
+        workers[i] = (struct compress_worker){.id = i};
+        assert_int_equal(pthread_create(&threads[i], NULL, compress_worker_main, &workers[i]), 0);
+    }
+    for (int i = 0; i < WORKERS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(workers[i].failures, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_bad_zlib_header_is_worded_as_go),
         cmocka_unit_test(test_truncated_gzip_is_unexpected_eof),
         cmocka_unit_test(test_output_past_the_bound_is_too_large),
+        cmocka_unit_test(test_threads_compressing_at_once_each_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,7 +83,8 @@ struct exporterhelper_sender {
      * is for the state to read the drain deadline while an attempt runs. */
     int (*worker_create)(void *ctx, struct sending_queue *queue, void **worker, struct error *err);
     void (*worker_destroy)(void *worker); /* accepts NULL */
-    /* Encodes the request once for all its attempts; caller frees *body. 0 or -ENOMEM. */
+    /* Encodes the request once for all its attempts, in the thread that hands it to the
+     * exporter (the queue holds the encoded body); caller frees *body. 0 or -ENOMEM. */
     int (*encode)(void *ctx, const struct payload *p, uint8_t **body, size_t *len);
     /* One attempt of an encoded request; fills `out` (zeroed by the caller). `deadline_ns` is
      * the drain deadline (monotonic ns) once shutdown began, 0 before. */
@@ -107,9 +108,10 @@ struct exporterhelper *exporterhelper_create(struct component *c,
 /* Starts the consumer threads (nothing to do without a queue). */
 int exporterhelper_start(struct exporterhelper *h, struct error *err);
 
-/* The exporter's consume: takes ownership of `p` whatever it returns. With the queue, offers the
- * request (full -> ERROR_REFUSED "sending queue is full", counted in enqueue_failed); without it,
- * exports in the caller's thread with retries and returns the final result as upstream does. */
+/* The exporter's consume: takes ownership of `p` whatever it returns. Encodes it in the caller's
+ * thread. With the queue, offers the encoded request (full -> ERROR_REFUSED "sending queue is
+ * full", counted in enqueue_failed, checked before encoding); without it, exports in the caller's
+ * thread with retries and returns the final result as upstream does. */
 int exporterhelper_consume(struct exporterhelper *h, struct payload *p, struct error *err);
 
 /* Refuses `p` before it is queued, logging upstream's "Exporting failed. Rejecting data." line;

@@ -18,8 +18,8 @@
  *   internal/statusutil                RetryInfo read from the status details
  * The error texts are grpc-go's status errors: "rpc error: code = Unavailable desc = ...".
  *
- * Request flow: the exporter helper queues the payload; a consumer thread encodes it once
- * (protobuf; gzip is applied by gRPC core, `grpc-encoding: gzip`) and makes unary Export calls
+ * Request flow: the exporter helper encodes the payload once (protobuf; gzip is applied by gRPC
+ * core, `grpc-encoding: gzip`) and queues the bytes; a consumer thread makes unary Export calls
  * on the one channel of this exporter (thread-safe, as upstream's one ClientConn), each with the
  * per-attempt timeout as its deadline (grpc-timeout), capped at the drain deadline at shutdown.
  *

@@ -12,9 +12,9 @@
  *   (see /work/shared/facts/pipeline.md §6)
  *
  * Request flow: the exporter helper (exporters/exporterhelper: queue, retries, self-metrics,
- * failure logs, shared with otlp_grpc) queues the payload; a consumer thread encodes it (proto
- * or JSON), compresses it once, and POSTs it with its own keep-alive curl handle; this file makes
- * that one attempt and classifies its outcome as upstream does.
+ * failure logs, shared with otlp_grpc) encodes the payload (proto or JSON) and compresses it once,
+ * in the caller's thread, and queues the body; a consumer thread POSTs it with its own keep-alive
+ * curl handle; this file makes that one attempt and classifies its outcome as upstream does.
  *
  * Deliberately different from upstream, or not done (see exporterhelper.c for the queue's and
  * the retries' differences):

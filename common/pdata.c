@@ -86,6 +86,10 @@ _Static_assert(sizeof(struct block_header) == BLOCK_HEADER, "header layout");
  * is that a region is kept whole while any of its blocks lives. */
 struct pdata_region {
     atomic_long live;
+    /* 64 bytes apart, `live` and the owner's fields below never share a cache line: other
+     * threads decrement `live` while the owner still cuts (writes `used` and `cut`), which
+     * would bounce the line between cores on every block. */
+    char live_line_pad[64 - sizeof(atomic_long)];
     long cut;    /* blocks cut while open; only the owning thread touches it */
     size_t size; /* bytes of the chunk, accounted in bytes_current */
     size_t used;

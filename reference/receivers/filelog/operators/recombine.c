@@ -278,6 +278,18 @@ void stanza_recombine_add(struct stanza_recombine *r, struct stanza_entry *e)
     } else if (!*source) {
         source = DEFAULT_SOURCE;
     }
+    /* A last entry with nothing batched for its source is a batch of one: the combined text is
+     * its own string, so it goes on as it is, without the copy into a batch buffer and back
+     * (a complete CRI line, the common case, takes this path). Upstream would first flush every
+     * batch when the sources are full; then the general path below keeps that order. */
+    if (matches && !r->match_first && (int64_t)r->n_batches < r->max_sources &&
+        find_batch(r, source) < 0) {
+        const otlp_anyvalue *v = stanza_field_get(e, &r->combine_field);
+        if (v && v->value_case == ANY_STRING) {
+            r->emit(r->emit_ctx, e);
+            return;
+        }
+    }
     /* the source text lives in e, which a flush below may free */
     snprintf(copy, sizeof(copy), "%s", source);
     if (matches && r->match_first) {

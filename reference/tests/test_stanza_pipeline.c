@@ -487,6 +487,17 @@ static void test_operators(void **state)
          {"body=\"{\"a\":{\"x\":\"1\",\"y\":\"2\"},\"drop\":true,"
           "\"drop2\":false,\"z\":0}\" attrs={drop2=false x=\"1\"} "
           "res={copied={x=\"1\" y=\"2\"}} ts=0"}},
+        {"moves between top-level keys: replace, rename, map to resource, onto itself",
+         "- {type: json_parser}\n"
+         "- {type: move, from: attributes.a, to: attributes.b}\n"
+         "- {type: move, from: attributes.c, to: attributes.renamed}\n"
+         "- {type: move, from: attributes.m, to: resource.m}\n"
+         "- {type: move, from: attributes.b, to: attributes.b}\n"
+         "- {type: move, from: attributes.renamed, to: resource.r}\n",
+         {"{\"a\":\"1\",\"b\":\"2\",\"m\":{\"k\":\"v\"},\"c\":\"3\",\"d\":4}"},
+         NULL,
+         {"body=\"{\"a\":\"1\",\"b\":\"2\",\"m\":{\"k\":\"v\"},\"c\":\"3\",\"d\":4}\" "
+          "attrs={b=\"1\" d=4d} res={m={k=\"v\"} r=\"3\"} ts=0"}},
         {"move a missing field: error, sent on",
          "- {type: move, from: attributes.no, to: body}\n",
          {"x"},

@@ -57,6 +57,15 @@ int stanza_field_set(struct stanza_entry *e, const struct stanza_field *f, otlp_
 int stanza_field_delete(struct stanza_entry *e, const struct stanza_field *f,
                         otlp_anyvalue **removed);
 
+/* The move of a non-map value from one top-level attribute or resource key to another
+ * (`attributes.stream` -> `attributes["log.iostream"]`, `attributes.uid` ->
+ * `resource["k8s.pod.uid"]`): the same outcome as stanza_field_delete then stanza_field_set, but
+ * the KeyValue node moves instead of being freed and made again. 0, -ENOENT when `from` is
+ * absent, -ENOTSUP when the move is not of that kind (use delete and set), -ENOMEM (then nothing
+ * changed). */
+int stanza_field_move_top_level(struct stanza_entry *e, const struct stanza_field *from,
+                                const struct stanza_field *to);
+
 /* Where entries that leave the pipeline go (the receiver's batching emitter). Takes `e`. */
 typedef void (*stanza_sink_fn)(void *ctx, struct stanza_entry *e);
 

@@ -811,3 +811,59 @@ found:
         stanza_value_free(old);
     return 0;
 }
+
+int stanza_field_move_top_level(struct stanza_entry *e, const struct stanza_field *from,
+                                const struct stanza_field *to)
+{
+    if (from->root == STANZA_FIELD_BODY || to->root == STANZA_FIELD_BODY || from->n_keys != 1 ||
+        to->n_keys != 1)
+        return -ENOTSUP;
+    otlp_keyvalue ***src, ***dst;
+    size_t *n_src, *n_dst;
+    root_kvs(e, from->root, &src, &n_src);
+    root_kvs(e, to->root, &dst, &n_dst);
+    const char *from_key = from->keys[0], *to_key = to->keys[0];
+    ptrdiff_t i = kv_index(*src, *n_src, from_key, strlen(from_key));
+    if (i < 0)
+        return -ENOENT;
+    otlp_keyvalue *kv = (*src)[i];
+    if (!kv->value || stanza_value_is_map(kv->value))
+        return -ENOTSUP; /* a map merges into a map target: the general path */
+    size_t to_len = strlen(to_key);
+    ptrdiff_t at = kv_index(*dst, *n_dst, to_key, to_len);
+    if (at == i && dst == src)
+        return -ENOTSUP; /* onto itself: the general path moves it to the end, as before */
+    char *renamed = NULL;
+    otlp_keyvalue **grown = NULL;
+    if (at < 0) {
+        if (strcmp(kv->key, to_key) != 0 && !(renamed = pdata_alloc(to_len + 1)))
+            return -ENOMEM;
+        if (!(grown = pdata_alloc((*n_dst + 1) * sizeof(*grown)))) {
+            pdata_free(renamed);
+            return -ENOMEM;
+        }
+    }
+    /* Nothing can fail from here: detach from the source, keeping the others' order. */
+    memmove(&(*src)[i], &(*src)[i + 1], (*n_src - (size_t)i - 1) * sizeof(**src));
+    (*n_src)--;
+    if (at >= 0) {
+        if (dst == src && at > i)
+            at--;
+        stanza_value_free((*dst)[at]->value);
+        (*dst)[at]->value = kv->value;
+        kv->value = NULL;
+        message_free(&kv->base);
+        return 0;
+    }
+    if (renamed) {
+        memcpy(renamed, to_key, to_len + 1);
+        pdata_free(kv->key);
+        kv->key = renamed;
+    }
+    if (*n_dst)
+        memcpy(grown, *dst, *n_dst * sizeof(*grown));
+    grown[(*n_dst)++] = kv;
+    pdata_free(*dst);
+    *dst = grown;
+    return 0;
+}

@@ -63,7 +63,11 @@ static int move_transform(struct stanza_operator *op, struct stanza_entry *e, st
     struct move *m = op->impl;
     otlp_anyvalue *v;
     char name[256];
-    int rc = stanza_field_delete(e, &m->from, &v);
+    int rc = stanza_field_move_top_level(e, &m->from, &m->to);
+    if (rc == 0)
+        return 0;
+    if (rc == -ENOTSUP)
+        rc = stanza_field_delete(e, &m->from, &v);
     if (rc == -ENOENT)
         return error_set(err, -EINVAL, ERROR_PERMANENT, "move: field does not exist: %s",
                          stanza_field_string(&m->from, name, sizeof(name)));

@@ -18,6 +18,7 @@
  * (protobuf-c unpacks recursively and would otherwise overflow the stack on hostile input).
  */
 #include "pdata.h"
+#include "pdata_wire.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -803,15 +804,7 @@ int payload_decode(enum signal signal, const uint8_t *buf, size_t len, struct pa
 
 int payload_encode(const struct payload *p, uint8_t **out, size_t *out_len)
 {
-    size_t len = protobuf_c_message_get_packed_size(p->message);
-    /* malloc(0) may return NULL; an empty request still gets a real buffer. */
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return -ENOMEM;
-    protobuf_c_message_pack(p->message, buf);
-    *out = buf;
-    *out_len = len;
-    return 0;
+    return pdata_wire_encode(p->message, out, out_len);
 }
 
 struct payload *payload_clone(const struct payload *p)

@@ -78,9 +78,10 @@ _Static_assert(sizeof(struct block_header) == BLOCK_HEADER, "header layout");
 /* A region is one malloc'd chunk that a decoding thread cuts blocks from with a bump pointer:
  * decoding a request makes a thousand small nodes, and one chunk instead of a thousand mallocs
  * (and frees, possibly in another thread) is most of the difference in the receive path's cost.
- * While open, `live` holds a large bias minus the blocks freed so far, and the owning thread
- * counts its cuts in plain `cut` (no locked instruction per allocation); closing swaps the bias
- * for the cut count, so `live` becomes the number of blocks still alive. The chunk goes back
+ * While open, `live` holds a large bias minus the blocks other threads freed so far, and the
+ * owning thread counts in plain `cut` its cuts less its own frees (no locked instruction per
+ * allocation or own free); closing swaps the bias for `cut`, so `live` becomes the number of
+ * blocks still alive. The chunk goes back
  * when `live` reaches zero, whichever thread frees the last block; the bias keeps it from
  * reaching zero while the region is still being cut from. Blocks may move
  * freely between trees (merge, split): each free finds its region in its own header. The cost
@@ -91,7 +92,7 @@ struct pdata_region {
      * threads decrement `live` while the owner still cuts (writes `used` and `cut`), which
      * would bounce the line between cores on every block. */
     char live_line_pad[64 - sizeof(atomic_long)];
-    long cut;    /* blocks cut while open; only the owning thread touches it */
+    long cut;    /* blocks cut while open, less the owner's frees; only the owner touches it */
     size_t size; /* bytes of the chunk, accounted in bytes_current */
     size_t used;
     alignas(max_align_t) unsigned char data[];
@@ -150,6 +151,13 @@ static void region_release(struct pdata_region *r)
 /* A block of the region was freed (any thread). */
 static void region_block_freed(struct pdata_region *r)
 {
+    /* The thread still cutting from the region un-counts its own cut: no locked instruction
+     * for the many short-lived blocks a decoder or the filelog operators free right away.
+     * Closing turns `cut` into what is still alive either way. */
+    if (r == open_region) {
+        r->cut--;
+        return;
+    }
     if (atomic_fetch_sub_explicit(&r->live, 1, memory_order_acq_rel) == 1)
         region_release(r);
 }

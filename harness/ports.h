@@ -1,11 +1,11 @@
 /*
- * ports.h - ephemeral loopback ports for the collector's listeners (scenarios never hold port
+ * ports.h - free loopback ports for the collector's listeners (scenarios never hold port
  * literals, so `ctest -j` runs do not collide).
  *
  * The fakes bind port 0 themselves and report what they got; the collector cannot (its config
- * needs a number), so the harness asks the kernel for a free port, releases it and passes it
- * with --set. Ports handed out by this process are remembered so one run never gets the same
- * port twice even if the kernel would reuse it.
+ * needs a number), so the harness finds a free port below the kernel's ephemeral range (where
+ * outgoing connections cannot take it in the meantime), releases it and passes it with --set.
+ * Ports handed out by this process are remembered so one run never gets the same port twice.
  */
 #ifndef HARNESS_PORTS_H
 #define HARNESS_PORTS_H

@@ -596,6 +596,125 @@ static int quiet(void **state)
     return 0;
 }
 
+/* ---- allocation failures ---- */
+
+/* Every operator the configs use, in one chain: the daemonset's router, parsers and recombines,
+ * then the path regex, moves into body / attributes / resource, and the other transformers. */
+static const char torture_chain[] =
+    "- type: router\n"
+    "  routes:\n"
+    "    - {output: parser-docker, expr: 'body matches \"^\\\\{\"'}\n"
+    "    - {output: parser-containerd, expr: 'body matches \"^[^ Z]+Z\"'}\n"
+    "    - {output: parser-crio, expr: 'body matches \"^[^ Z]+ \"'}\n"
+    "- type: json_parser\n"
+    "  id: parser-docker\n"
+    "  output: path\n"
+    "  timestamp: {parse_from: attributes.time, layout: '%Y-%m-%dT%H:%M:%S.%LZ'}\n"
+    "- type: regex_parser\n"
+    "  id: parser-containerd\n"
+    "  regex: '^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?(?P<log>.*)$'\n"
+    "  timestamp: {parse_from: attributes.time, layout: '%Y-%m-%dT%H:%M:%S.%LZ'}\n"
+    "- type: recombine\n"
+    "  id: containerd-recombine\n"
+    "  output: path\n"
+    "  combine_field: attributes.log\n"
+    "  source_identifier: attributes[\"log.file.path\"]\n"
+    "  is_last_entry: \"attributes.logtag == 'F'\"\n"
+    "  combine_with: \"\"\n"
+    "- type: regex_parser\n"
+    "  id: parser-crio\n"
+    "  regex: '^(?P<time>[^ Z]+) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?(?P<log>.*)$'\n"
+    "  timestamp: {parse_from: attributes.time, layout_type: gotime,\n"
+    "              layout: '2006-01-02T15:04:05.999999999Z07:00'}\n"
+    "- type: recombine\n"
+    "  id: crio-recombine\n"
+    "  output: path\n"
+    "  combine_field: attributes.log\n"
+    "  source_identifier: attributes[\"log.file.path\"]\n"
+    "  is_last_entry: \"attributes.logtag == 'F'\"\n"
+    "  combine_with: \"\"\n"
+    "- type: regex_parser\n"
+    "  id: path\n"
+    "  regex: "
+    "'^.*\\/(?P<namespace>[^_]+)_(?P<pod_name>[^_]+)_(?P<uid>[a-f0-9-]+)\\/"
+    "(?P<container_name>[^\\/]+)\\/.*$'\n"
+    "  parse_from: attributes[\"log.file.path\"]\n"
+    "- {type: move, from: attributes.log, to: body, on_error: send_quiet}\n"
+    "- {type: move, from: attributes.stream, to: 'attributes[\"log.iostream\"]'}\n"
+    "- {type: move, from: attributes.container_name, to: 'resource[\"k8s.container.name\"]'}\n"
+    "- {type: move, from: attributes.namespace, to: 'resource[\"k8s.namespace.name\"]'}\n"
+    "- {type: move, from: attributes.pod_name, to: 'resource[\"k8s.pod.name\"]'}\n"
+    "- {type: move, from: attributes.uid, to: 'resource[\"k8s.pod.uid\"]'}\n"
+    "- {type: add, field: attributes.m, value: {k: v, n: {x: 1}}}\n"
+    "- {type: copy, from: attributes.m, to: resource.copied}\n"
+    "- {type: flatten, field: attributes.m}\n"
+    "- {type: remove, field: attributes.k}\n"
+    "- {type: severity_parser, parse_from: attributes.logtag, on_error: send_quiet}\n"
+    "- {type: retain, fields: [attributes.x, attributes.time, 'attributes[\"log.iostream\"]',\n"
+    "                          'attributes[\"log.file.path\"]']}\n";
+
+static const char *const torture_lines[] = {
+    "{\"log\":\"docker line\\n\",\"stream\":\"stdout\",\"time\":\"2024-05-01T10:20:30.1Z\"}",
+    "2024-05-01T10:20:30.1Z stdout P first half, ",
+    "2024-05-01T10:20:30.2Z stdout F second half",
+    "2024-05-01T12:20:30.000000001+02:00 stderr F crio line",
+    "2024-05-01T10:20:31.1Z stderr F whole line",
+    "{\"log\": cut json",
+    "matches no route",
+    "2024-05-01T10:20:32.1Z stdout P held until the flush",
+};
+#define TORTURE_LINES (sizeof(torture_lines) / sizeof(torture_lines[0]))
+
+/* Counts entries and frees them (the capture sink renders them, which allocates). */
+static void count_sink(void *ctx, struct stanza_entry *e)
+{
+    (*(size_t *)ctx)++;
+    stanza_entry_free(e);
+}
+
+/* The Nth pdata allocation fails, for N = 0, 1, ... until a run needs no more: whatever an
+ * operator does with a failed allocation (drop the entry, send it on unchanged, log), nothing
+ * crashes and no pdata block is lost or freed twice (the byte count comes back exactly; the
+ * memcheck run checks the heap). */
+static void test_allocation_failures_in_every_operator_leak_nothing(void **state)
+{
+    (void)state;
+    for (int chain = 0; chain < 2; chain++) {
+        const char *operators = chain == 0 ? torture_chain : "- {type: container}\n";
+        size_t full_run_entries = 0;
+        for (long n = 0;; n++) {
+            size_t baseline = pdata_bytes_current();
+            size_t delivered = 0;
+            struct stanza_pipeline *p = NULL;
+            struct error err = {0};
+            json_t *ops = NULL;
+            assert_int_equal(yamljson_parse(operators, strlen(operators), "test", &ops, NULL, &err),
+                             0);
+            if (stanza_pipeline_build(ops, "receivers.filelog.operators", "receiver/filelog",
+                                      count_sink, &delivered, &p, &err) < 0)
+                fail_msg("build failed: %s", err.message);
+            json_decref(ops);
+            struct stanza_entry *entries[TORTURE_LINES];
+            for (size_t i = 0; i < TORTURE_LINES; i++)
+                entries[i] = line(torture_lines[i], DOCKER_PATH);
+            long before = pdata_allocations();
+            pdata_fail_after(n);
+            for (size_t i = 0; i < TORTURE_LINES; i++)
+                stanza_pipeline_process(p, entries[i]);
+            stanza_pipeline_flush(p);
+            long used = pdata_allocations() - before;
+            pdata_fail_clear();
+            stanza_pipeline_free(p);
+            assert_int_equal(pdata_bytes_current(), baseline);
+            if (used <= n) { /* the failure point was never reached: every path is covered */
+                full_run_entries = delivered;
+                break;
+            }
+        }
+        assert_true(full_run_entries > 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -605,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_container_operator),
         cmocka_unit_test(test_container_partial_lines_flush_after_force_flush_period),
         cmocka_unit_test(test_operators),
+        cmocka_unit_test(test_allocation_failures_in_every_operator_leak_nothing),
     };
     return cmocka_run_group_tests(tests, quiet, NULL);
 }

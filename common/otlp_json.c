@@ -140,30 +140,6 @@ static size_t id_size(const ProtobufCMessageDescriptor *desc, const ProtobufCFie
     return 0;
 }
 
-static size_t element_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_ENUM: return 4;
-    case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: return 8;
-    case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
-    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
-    }
-    return 0;
-}
-
 /* ---- encode ---- */
 
 static bool utf8_valid(const unsigned char *s, size_t len)
@@ -360,7 +336,7 @@ static json_t *encode_repeated(const ProtobufCMessageDescriptor *desc,
     if (!array)
         return NULL;
     const char *items = *(char *const *)(base + f->offset);
-    size_t elem = element_size(f->type);
+    size_t elem = pdata_type_size(f->type);
     for (size_t i = 0; i < n; i++) {
         if (json_array_append_new(array, encode_value(desc, f, items + i * elem)) < 0) {
             json_decref(array);
@@ -947,7 +923,7 @@ static void field_clear(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f
         size_t *n = (size_t *)(base + f->quantifier_offset);
         char **array = (char **)member;
         if (*array) {
-            size_t elem = element_size(f->type);
+            size_t elem = pdata_type_size(f->type);
             for (size_t i = 0; i < *n; i++) {
                 void *e = *array + i * elem;
                 if (f->type == PROTOBUF_C_TYPE_STRING)
@@ -983,7 +959,7 @@ static void field_clear(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f
         protobuf_c_message_free_unpacked(*(ProtobufCMessage **)member, pdata_allocator());
         *(ProtobufCMessage **)member = NULL;
         break;
-    default: memset(member, 0, element_size(f->type)); break;
+    default: memset(member, 0, pdata_type_size(f->type)); break;
     }
 }
 
@@ -997,7 +973,7 @@ static int decode_repeated(struct decoder *d, ProtobufCMessage *msg,
     if (n == 0)
         return 0;
     char *base = (char *)msg;
-    size_t elem = element_size(f->type);
+    size_t elem = pdata_type_size(f->type);
     char *array = pdata_calloc(n, elem);
     if (!array)
         return no_memory(d);
@@ -1063,7 +1039,7 @@ static int decode_field(struct decoder *d, ProtobufCMessage *msg, const Protobuf
         int rc = decode_single(d, desc, f, v, &scratch, false, depth);
         if (rc < 0)
             return rc;
-        memcpy(base + f->offset, &scratch, element_size(f->type));
+        memcpy(base + f->offset, &scratch, pdata_type_size(f->type));
         *which = f->id;
         return 0;
     }

@@ -524,30 +524,6 @@ static void message_free(ProtobufCMessage *msg)
     protobuf_c_message_free_unpacked(msg, pdata_allocator());
 }
 
-static size_t scalar_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_ENUM: return 4;
-    case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64: return 8;
-    case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
-    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
-    }
-    return 0;
-}
-
 static ProtobufCMessage *message_dup(const ProtobufCMessage *src);
 
 /* Copies one value of a string/bytes/message field into `dst` (which holds the default).
@@ -591,7 +567,7 @@ static int value_dup(const ProtobufCFieldDescriptor *f, void *dst, const void *s
         *(ProtobufCMessage **)dst = copy;
         return 0;
     }
-    default: memcpy(dst, src, scalar_size(f->type)); return 0;
+    default: memcpy(dst, src, pdata_type_size(f->type)); return 0;
     }
 }
 
@@ -620,7 +596,7 @@ static ProtobufCMessage *message_dup(const ProtobufCMessage *src)
             const char *from = *(char *const *)(s + f->offset);
             if (n == 0 || !from)
                 continue;
-            size_t elem = scalar_size(f->type);
+            size_t elem = pdata_type_size(f->type);
             char *to = pdata_calloc(n, elem);
             if (!to)
                 goto fail;

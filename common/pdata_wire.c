@@ -46,6 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pdata.h"
+
 enum wire_type { WIRE_VARINT = 0, WIRE_64BIT = 1, WIRE_LENGTH_PREFIXED = 2, WIRE_32BIT = 5 };
 
 static const uint8_t wire_type_of[] = {
@@ -311,24 +313,6 @@ static inline uint64_t varint_value(ProtobufCType type, const void *member)
     }
 }
 
-static inline size_t element_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_FLOAT:
-    case PROTOBUF_C_TYPE_ENUM: return 4;
-    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-    default: return 8;
-    }
-}
-
 /* Whether a REQUIRED or OPTIONAL field is written. */
 static inline bool is_written(const struct step *step, const uint8_t *base, const void *member)
 {
@@ -467,7 +451,7 @@ static inline size_t measure_implicit(struct encoder *e, struct step *step, cons
 static size_t measure_repeated(struct encoder *e, struct step *step, size_t count,
                                const uint8_t *array)
 {
-    size_t stride = element_size(step->type);
+    size_t stride = pdata_type_size(step->type);
     if (step->rule == RULE_PACKED) {
         size_t payload;
         if (wire_type_of[step->type] == WIRE_VARINT) {
@@ -659,7 +643,7 @@ static inline struct cursor write_implicit(struct cursor c, const struct encoder
 static struct cursor write_repeated(struct cursor c, const struct encoder *e,
                                     const struct step *step, size_t count, const uint8_t *array)
 {
-    size_t stride = element_size(step->type);
+    size_t stride = pdata_type_size(step->type);
     if (step->rule == RULE_PACKED) {
         c.out = put_tag(c.out, step);
         c.out = put_varint(c.out, *c.next++);

@@ -598,6 +598,14 @@ static int quiet(void **state)
 
 /* ---- allocation failures ---- */
 
+/* The daemonset's recombine settings after its id: whole CRI lines per file, then the path. */
+#define RECOMBINE_BY_FILE                                                                          \
+    "  output: path\n"                                                                             \
+    "  combine_field: attributes.log\n"                                                            \
+    "  source_identifier: attributes[\"log.file.path\"]\n"                                         \
+    "  is_last_entry: \"attributes.logtag == 'F'\"\n"                                              \
+    "  combine_with: \"\"\n"
+
 /* Every operator the configs use, in one chain: the daemonset's router, parsers and recombines,
  * then the path regex, moves into body / attributes / resource, and the other transformers. */
 static const char torture_chain[] =
@@ -615,25 +623,13 @@ static const char torture_chain[] =
     "  regex: '^(?P<time>[^ ^Z]+Z) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?(?P<log>.*)$'\n"
     "  timestamp: {parse_from: attributes.time, layout: '%Y-%m-%dT%H:%M:%S.%LZ'}\n"
     "- type: recombine\n"
-    "  id: containerd-recombine\n"
-    "  output: path\n"
-    "  combine_field: attributes.log\n"
-    "  source_identifier: attributes[\"log.file.path\"]\n"
-    "  is_last_entry: \"attributes.logtag == 'F'\"\n"
-    "  combine_with: \"\"\n"
-    "- type: regex_parser\n"
+    "  id: containerd-recombine\n" RECOMBINE_BY_FILE "- type: regex_parser\n"
     "  id: parser-crio\n"
     "  regex: '^(?P<time>[^ Z]+) (?P<stream>stdout|stderr) (?P<logtag>[^ ]*) ?(?P<log>.*)$'\n"
     "  timestamp: {parse_from: attributes.time, layout_type: gotime,\n"
     "              layout: '2006-01-02T15:04:05.999999999Z07:00'}\n"
     "- type: recombine\n"
-    "  id: crio-recombine\n"
-    "  output: path\n"
-    "  combine_field: attributes.log\n"
-    "  source_identifier: attributes[\"log.file.path\"]\n"
-    "  is_last_entry: \"attributes.logtag == 'F'\"\n"
-    "  combine_with: \"\"\n"
-    "- type: regex_parser\n"
+    "  id: crio-recombine\n" RECOMBINE_BY_FILE "- type: regex_parser\n"
     "  id: path\n"
     "  regex: "
     "'^.*\\/(?P<namespace>[^_]+)_(?P<pod_name>[^_]+)_(?P<uid>[a-f0-9-]+)\\/"

@@ -43,7 +43,8 @@ static void render_kvs(struct strbuf *b, otlp_keyvalue **kvs, size_t n)
 {
     otlp_keyvalue **sorted = calloc(n ? n : 1, sizeof(*sorted));
     assert_non_null(sorted);
-    memcpy(sorted, kvs, n * sizeof(*sorted));
+    if (n)
+        memcpy(sorted, kvs, n * sizeof(*sorted));
     qsort(sorted, n, sizeof(*sorted), cmp_kv);
     strbuf_putc(b, '{');
     for (size_t i = 0; i < n; i++) {

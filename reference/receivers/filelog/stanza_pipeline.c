@@ -214,6 +214,32 @@ int stanza_transformer_init(struct stanza_operator *op, const struct stanza_tran
     return 0;
 }
 
+int stanza_field_transformer_init(struct stanza_operator *op,
+                                  const struct stanza_transformer_config *c, const char *field,
+                                  bool strict, const char *missing, const char *path,
+                                  struct error *err)
+{
+    struct stanza_field *f = calloc(1, sizeof(*f));
+    if (!f)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    op->impl = f;
+    int rc = stanza_transformer_init(op, c, path, err);
+    if (rc < 0)
+        return rc;
+    if (!field)
+        return error_set(err, -EINVAL, ERROR_PERMANENT, "%s: %s", path, missing);
+    rc = strict ? stanza_field_parse_strict(field, f, err) : stanza_field_parse(field, f, err);
+    return rc < 0 ? error_prefix(err, "%s.field", path) : 0;
+}
+
+void stanza_field_transformer_destroy(struct stanza_operator *op)
+{
+    if (op->impl)
+        stanza_field_release(op->impl);
+    free(op->impl);
+    op->impl = NULL;
+}
+
 static void operator_free(struct stanza_operator *op)
 {
     if (!op)

@@ -22,30 +22,12 @@ static const struct option flatten_options[] = {
     {OPT_END, NULL, NULL, 0, NULL, 0, NULL, 0},
 };
 
-static void flatten_destroy(struct stanza_operator *op)
-{
-    if (op->impl)
-        stanza_field_release(op->impl);
-    free(op->impl);
-    op->impl = NULL;
-}
-
 static int flatten_build(struct stanza_operator *op, void *config, const char *path,
                          struct error *err)
 {
     struct flatten_config *c = config;
-    struct stanza_field *f = calloc(1, sizeof(*f));
-    if (!f)
-        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
-    op->impl = f;
-    int rc = stanza_transformer_init(op, &c->transformer, path, err);
-    if (rc < 0)
-        return rc;
-    if (!c->field)
-        return error_set(err, -EINVAL, ERROR_PERMANENT, "%s: invalid field type: <nil>", path);
-    if ((rc = stanza_field_parse_strict(c->field, f, err)) < 0)
-        return error_prefix(err, "%s.field", path);
-    return 0;
+    return stanza_field_transformer_init(op, &c->transformer, c->field, true,
+                                         "invalid field type: <nil>", path, err);
 }
 
 static int flatten_transform(struct stanza_operator *op, struct stanza_entry *e, struct error *err)
@@ -84,5 +66,5 @@ const struct stanza_operator_type stanza_flatten_operator = {
     .config_size = sizeof(struct flatten_config),
     .build = flatten_build,
     .process = flatten_process,
-    .destroy = flatten_destroy,
+    .destroy = stanza_field_transformer_destroy,
 };

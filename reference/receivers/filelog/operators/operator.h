@@ -270,6 +270,15 @@ void stanza_outputs_release(struct stanza_outputs *outs);
 /* Binds the transformer part (on_error, if) into op; used by every transformer's build. */
 int stanza_transformer_init(struct stanza_operator *op, const struct stanza_transformer_config *c,
                             const char *path, struct error *err);
+/* For transformers whose whole state is one field (flatten, remove): stanza_transformer_init,
+ * then `field` parsed into a stanza_field that becomes op->impl (strictly: no bare root when
+ * `strict`). A missing field is "<path>: <missing>" (upstream's words differ per operator).
+ * Free with stanza_field_transformer_destroy. */
+int stanza_field_transformer_init(struct stanza_operator *op,
+                                  const struct stanza_transformer_config *c, const char *field,
+                                  bool strict, const char *missing, const char *path,
+                                  struct error *err);
+void stanza_field_transformer_destroy(struct stanza_operator *op);
 /* Log component of the operator: "receiver/filelog" or what the receiver named. */
 const char *stanza_operator_log_name(const struct stanza_operator *op);
 

@@ -20,30 +20,12 @@ static const struct option remove_options[] = {
     {OPT_END, NULL, NULL, 0, NULL, 0, NULL, 0},
 };
 
-static void remove_destroy(struct stanza_operator *op)
-{
-    if (op->impl)
-        stanza_field_release(op->impl);
-    free(op->impl);
-    op->impl = NULL;
-}
-
 static int remove_build(struct stanza_operator *op, void *config, const char *path,
                         struct error *err)
 {
     struct remove_config *c = config;
-    struct stanza_field *f = calloc(1, sizeof(*f));
-    if (!f)
-        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
-    op->impl = f;
-    int rc = stanza_transformer_init(op, &c->transformer, path, err);
-    if (rc < 0)
-        return rc;
-    if (!c->field)
-        return error_set(err, -EINVAL, ERROR_PERMANENT, "%s: remove: field is empty", path);
-    if ((rc = stanza_field_parse(c->field, f, err)) < 0)
-        return error_prefix(err, "%s.field", path);
-    return 0;
+    return stanza_field_transformer_init(op, &c->transformer, c->field, false,
+                                         "remove: field is empty", path, err);
 }
 
 static int remove_transform(struct stanza_operator *op, struct stanza_entry *e, struct error *err)
@@ -74,5 +56,5 @@ const struct stanza_operator_type stanza_remove_operator = {
     .config_size = sizeof(struct remove_config),
     .build = remove_build,
     .process = remove_process,
-    .destroy = remove_destroy,
+    .destroy = stanza_field_transformer_destroy,
 };

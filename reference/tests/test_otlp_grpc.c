@@ -5,7 +5,6 @@
  * behaviour: status code and message as a gRPC client sees them.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,65 +14,25 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
+#include "component_fixture.h"
 #include "grpcc.h"
 #include "otlp.h"
 #include "otlp_json.h"
 #include "pdata.h"
 #include "telemetry.h"
-#include "yamljson.h"
 
 #define TRACES_EXPORT "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define METRICS_EXPORT "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 #define LOGS_EXPORT "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 
-/* ---- a consumer that records what reached it ---- */
-
-struct test_consumer {
-    struct consumer consumer;
-    pthread_mutex_t lock;
-    int calls;
-    size_t items;
-    int fail_code; /* 0 = accept */
-    enum error_kind fail_kind;
-    const char *fail_message;
-};
-
-static int test_consume(struct consumer *self, struct payload *p, struct error *err)
-{
-    struct test_consumer *t = self->ctx;
-    pthread_mutex_lock(&t->lock);
-    t->calls++;
-    t->items += payload_item_count(p);
-    pthread_mutex_unlock(&t->lock);
-    payload_free(p);
-    if (t->fail_code)
-        return error_set(err, t->fail_code, t->fail_kind, "%s", t->fail_message);
-    return 0;
-}
-
-/* ---- the receiver under test ---- */
+/* ---- the receiver under test, test consumers behind it ---- */
 
 struct fixture {
-    struct component component;
-    struct telemetry *telemetry;
+    struct component_fixture *receiver;
     struct test_consumer consumers[SIGNAL_COUNT];
     struct grpcc *client;
 };
-
-static int bind_config(const char *yaml, void *cfg, struct error *err)
-{
-    const struct component_descriptor *d = &otlp_receiver_descriptor;
-    json_t *tree = NULL;
-    int rc = yamljson_parse(yaml, strlen(yaml), "test", &tree, NULL, err);
-    if (rc == 0)
-        rc = options_bind(d->options, tree, cfg, "receivers.otlp", err);
-    if (rc == 0)
-        rc = d->validate(cfg, err);
-    json_decref(tree);
-    return rc;
-}
 
 /* Binds `yaml` as receivers.otlp, wires test consumers for `signals`, creates and starts, and
  * opens a client (gzip when `compression` says so) to the gRPC port. */
@@ -81,32 +40,15 @@ static struct fixture *fixture_start(const char *yaml, unsigned signals, const c
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    const struct component_descriptor *d = &otlp_receiver_descriptor;
-    struct error err = {0};
-    f->component.config = calloc(1, d->config_size);
-    assert_non_null(f->component.config);
-    if (bind_config(yaml, f->component.config, &err) < 0)
-        fail_msg("config: %s", err.message);
-    f->telemetry = telemetry_new();
-    f->component.descriptor = d;
-    f->component.telemetry = f->telemetry;
-    snprintf(f->component.id, sizeof(f->component.id), "otlp");
-    snprintf(f->component.log_name, sizeof(f->component.log_name), "receiver/otlp");
-    for (int s = 0; s < SIGNAL_COUNT; s++) {
-        struct test_consumer *t = &f->consumers[s];
-        pthread_mutex_init(&t->lock, NULL);
-        t->consumer.consume = test_consume;
-        t->consumer.ctx = t;
-        if (signals & SIGNAL_BIT(s))
-            f->component.next[s] = &t->consumer;
-    }
-    if (d->create(&f->component, &err) < 0 || d->start(&f->component, &err) < 0)
-        fail_msg("start: %s", err.message);
-    int port = otlp_receiver_grpc_port(&f->component);
+    f->receiver = component_fixture_new(&otlp_receiver_descriptor, "otlp", yaml);
+    test_consumers_wire(f->consumers, signals, &f->receiver->component);
+    component_fixture_start(f->receiver);
+    int port = otlp_receiver_grpc_port(&f->receiver->component);
     assert_true(port > 0);
     char target[64];
     snprintf(target, sizeof(target), "127.0.0.1:%d", port);
     struct grpcc_options opts = {.insecure = true, .compression = compression};
+    struct error err = {0};
     f->client = grpcc_new(target, &opts, &err);
     if (!f->client)
         fail_msg("client: %s", err.message);
@@ -115,15 +57,9 @@ static struct fixture *fixture_start(const char *yaml, unsigned signals, const c
 
 static void fixture_stop(struct fixture *f)
 {
-    const struct component_descriptor *d = &otlp_receiver_descriptor;
     grpcc_free(f->client);
-    d->shutdown(&f->component, 0);
-    d->destroy(&f->component);
-    options_free(d->options, f->component.config);
-    free(f->component.config);
-    telemetry_free(f->telemetry);
-    for (int s = 0; s < SIGNAL_COUNT; s++)
-        pthread_mutex_destroy(&f->consumers[s].lock);
+    component_fixture_free(f->receiver);
+    test_consumers_destroy(f->consumers);
     free(f);
 }
 
@@ -186,8 +122,8 @@ static void assert_success(struct grpcc_result *r)
 
 static uint64_t counter(struct fixture *f, const char *name)
 {
-    return tm_counter_value(
-        telemetry_counter(f->telemetry, name, "", "receiver=\"otlp\",transport=\"grpc\""));
+    return tm_counter_value(telemetry_counter(f->receiver->telemetry, name, "",
+                                              "receiver=\"otlp\",transport=\"grpc\""));
 }
 
 /* ---- tests ---- */
@@ -336,7 +272,7 @@ static void test_self_metrics_carry_transport_grpc(void **state)
     assert_int_equal(counter(f, "otelcol_receiver_refused_spans"), 2);
     assert_int_equal(counter(f, "otelcol_receiver_failed_spans"), 0);
     size_t len = 0;
-    char *text = telemetry_render(f->telemetry, &len);
+    char *text = telemetry_render(f->receiver->telemetry, &len);
     assert_non_null(text);
     assert_non_null(strstr(text, "otelcol_receiver_accepted_spans{receiver=\"otlp\","
                                  "transport=\"grpc\"} 2"));
@@ -372,9 +308,9 @@ static void test_grpc_and_http_serve_side_by_side(void **state)
     struct fixture *f =
         fixture_start("protocols: {grpc: {endpoint: 127.0.0.1:0}, http: {endpoint: 127.0.0.1:0}}",
                       TRACES_ONLY, NULL);
-    assert_true(otlp_receiver_http_port(&f->component) > 0);
-    assert_int_not_equal(otlp_receiver_http_port(&f->component),
-                         otlp_receiver_grpc_port(&f->component));
+    assert_true(otlp_receiver_http_port(&f->receiver->component) > 0);
+    assert_int_not_equal(otlp_receiver_http_port(&f->receiver->component),
+                         otlp_receiver_grpc_port(&f->receiver->component));
     struct grpcc_result r;
     export(f, TRACES_EXPORT, SIGNAL_TRACES, traces_json, &r);
     assert_success(&r);
@@ -411,22 +347,11 @@ static void test_grpc_config_defaults_and_validation(void **state)
         {"protocols: {grpc: {endpont: x}}", "endpont"},
     };
     const struct component_descriptor *d = &otlp_receiver_descriptor;
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        void *cfg = calloc(1, d->config_size);
-        assert_non_null(cfg);
-        struct error err = {0};
-        int rc = bind_config(cases[i].yaml, cfg, &err);
-        if (!cases[i].message && rc != 0)
-            fail_msg("%s: unexpected error \"%s\"", cases[i].yaml, err.message);
-        if (cases[i].message && (rc == 0 || !strstr(err.message, cases[i].message)))
-            fail_msg("%s: got \"%s\", expected \"%s\"", cases[i].yaml, rc ? err.message : "valid",
-                     cases[i].message);
-        options_free(d->options, cfg);
-        free(cfg);
-    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        component_config_expect(d, "otlp", cases[i].yaml, cases[i].message);
     /* the defaults: upstream's factory.go */
     void *cfg = calloc(1, d->config_size);
-    assert_int_equal(bind_config("protocols: {grpc: }", cfg, NULL), 0);
+    assert_int_equal(component_config_bind(d, "otlp", "protocols: {grpc: }", cfg, NULL), 0);
     char described[8192] = {0};
     FILE *out = fmemopen(described, sizeof(described) - 1, "w");
     options_describe(d->options, out, 0);

@@ -10,7 +10,6 @@
  * Waiting is a poll of a condition with backoff until a deadline, never a bare sleep.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,38 +25,18 @@
 
 #include "../exporters/otlpgrpc/otlpgrpc.h"
 #include "component.h"
+#include "component_fixture.h"
 #include "exporterhelper.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "grpcd.h"
-#include "options.h"
-#include "otlp_json.h"
 #include "pdata.h"
 #include "poll_until.h"
-#include "telemetry.h"
 
-#define WAIT_MS 30000 /* generous: the same tests run under valgrind */
 #define SCRIPT_MAX 8
 #define TRACES_EXPORT "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-
-/* ---- a payload of N spans ---- */
-
-static struct payload *make_spans(size_t n)
-{
-    char json[4096];
-    size_t used = (size_t)snprintf(json, sizeof(json),
-                                   "{\"resourceSpans\":[{\"scopeSpans\":[{"
-                                   "\"spans\":[");
-    for (size_t i = 0; i < n; i++)
-        used += (size_t)snprintf(json + used, sizeof(json) - used, "%s{\"name\":\"s%zu\"}",
-                                 i ? "," : "", i);
-    snprintf(json + used, sizeof(json) - used, "]}]}]}");
-    struct payload *p = NULL;
-    assert_int_equal(otlp_json_decode_payload(SIGNAL_TRACES, json, strlen(json), &p, NULL), 0);
-    return p;
-}
 
 /* ---- the scripted backend ---- */
 
@@ -180,116 +159,29 @@ static void backend_stop(struct backend *b)
 
 static int backend_requests(struct backend *b)
 {
-    pthread_mutex_lock(&b->lock);
-    int n = b->requests;
-    pthread_mutex_unlock(&b->lock);
-    return n;
-}
-
-static bool wait_for(bool (*condition)(void *), void *ctx, const char *what)
-{
-    return poll_until_or_say(condition, ctx, WAIT_MS, what);
+    return test_count_read(&b->lock, &b->requests);
 }
 
 /* ---- the exporter, wired as the service wires it ---- */
 
-struct fixture {
-    struct component component;
-    struct telemetry *telemetry;
-    bool shut_down;
-};
-
-static int fixture_bind(struct fixture *f, const char *config_json, struct error *err)
+/* otlp/tempo sending to 127.0.0.1:`port`; `extra` is more JSON members for its config (after
+ * endpoint and tls). */
+static struct component_fixture *exporter_start(int port, const char *extra)
 {
-    const struct component_descriptor *d = &otlp_grpc_exporter_descriptor;
-    json_error_t json_err;
-    json_t *config = json_loads(config_json, 0, &json_err);
-    if (!config)
-        fail_msg("bad test JSON %s: %s", config_json, json_err.text);
-    f->component.descriptor = d;
-    f->component.config = calloc(1, d->config_size);
-    assert_non_null(f->component.config);
-    int rc = options_bind(d->options, config, f->component.config, "exporters.otlp/tempo", err);
-    if (rc == 0)
-        rc = d->validate(f->component.config, err);
-    json_decref(config);
-    return rc;
-}
-
-/* `extra` is more JSON members for the exporter config (after endpoint and tls). */
-static struct fixture *fixture_start(struct backend *b, const char *extra)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    f->telemetry = telemetry_new();
-    assert_non_null(f->telemetry);
     char config[1024];
     snprintf(config, sizeof(config),
-             "{\"endpoint\": \"127.0.0.1:%d\", \"tls\": {\"insecure\": true}%s%s}",
-             grpcd_port(b->server), extra && *extra ? ", " : "", extra ? extra : "");
-    struct error err = {0};
-    if (fixture_bind(f, config, &err) != 0)
-        fail_msg("config %s: %s", config, err.message);
-    snprintf(f->component.id, sizeof(f->component.id), "otlp/tempo");
-    snprintf(f->component.log_name, sizeof(f->component.log_name), "exporter/otlp/tempo");
-    f->component.telemetry = f->telemetry;
-    const struct component_descriptor *d = &otlp_grpc_exporter_descriptor;
-    if (d->create(&f->component, &err) != 0 || d->start(&f->component, &err) != 0)
-        fail_msg("create/start: %s", err.message);
+             "{\"endpoint\": \"127.0.0.1:%d\", \"tls\": {\"insecure\": true}%s%s}", port,
+             extra && *extra ? ", " : "", extra ? extra : "");
+    struct component_fixture *f =
+        component_fixture_new(&otlp_grpc_exporter_descriptor, "otlp/tempo", config);
+    component_fixture_start(f);
     return f;
 }
 
-static void fixture_shutdown(struct fixture *f, long long within_ms)
+static struct component_fixture *fixture_start(struct backend *b, const char *extra)
 {
-    otlp_grpc_exporter_descriptor.shutdown(&f->component, monotonic_ms() + within_ms);
-    f->shut_down = true;
+    return exporter_start(grpcd_port(b->server), extra);
 }
-
-static void fixture_release(struct fixture *f)
-{
-    const struct component_descriptor *d = &otlp_grpc_exporter_descriptor;
-    if (!f->shut_down && f->component.state)
-        fixture_shutdown(f, 5000);
-    if (f->component.state)
-        d->destroy(&f->component);
-    options_free(d->options, f->component.config);
-    free(f->component.config);
-    telemetry_free(f->telemetry);
-    free(f);
-}
-
-static int consume_spans(struct fixture *f, size_t n, struct error *err)
-{
-    return otlp_grpc_exporter_descriptor.consume(&f->component, make_spans(n), err);
-}
-
-static uint64_t counter(struct fixture *f, const char *name)
-{
-    return tm_counter_value(telemetry_counter(f->telemetry, name, "", "exporter=\"otlp/tempo\""));
-}
-
-struct counter_goal {
-    struct fixture *fixture;
-    const char *name;
-    uint64_t value;
-};
-
-static bool counter_reached(void *ctx)
-{
-    struct counter_goal *goal = ctx;
-    return counter(goal->fixture, goal->name) >= goal->value;
-}
-
-static bool wait_for_counter(struct fixture *f, const char *name, uint64_t value)
-{
-    struct counter_goal goal = {f, name, value};
-    return wait_for(counter_reached, &goal, name);
-}
-
-/* Short retries so that only a RetryInfo delay can make a test wait long. */
-static const char fast_retry[] =
-    "\"retry_on_failure\": {\"initial_interval\": \"10ms\", \"randomization_factor\": 0, "
-    "\"max_interval\": \"20ms\", \"max_elapsed_time\": \"60s\"}";
 
 /* ---- tests ---- */
 
@@ -300,16 +192,16 @@ static void test_unavailable_then_ok_delivers_once(void **state)
     b->script[1].code = GRPC_CODE_OK;
     b->script_len = 2;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, fast_retry);
+    struct component_fixture *f = fixture_start(b, TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 10, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 10));
+    assert_int_equal(component_fixture_consume_spans(f, 10, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 10));
     assert_int_equal(backend_requests(b), 2);
     pthread_mutex_lock(&b->lock);
     assert_int_equal(b->delivered_items, 10); /* exactly once */
     pthread_mutex_unlock(&b->lock);
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 0);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -320,14 +212,15 @@ static void test_invalid_argument_is_dropped_at_once_and_counted(void **state)
         b->script[i].code = GRPC_CODE_INVALID_ARGUMENT; /* Tempo's bad trace ids */
     b->script_len = SCRIPT_MAX;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, fast_retry);
+    struct component_fixture *f = fixture_start(b, TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 7, &err), 0); /* queued: the failure comes later */
-    assert_true(wait_for_counter(f, "otelcol_exporter_send_failed_spans", 7));
-    fixture_shutdown(f, 5000);
+    /* queued: the failure comes later */
+    assert_int_equal(component_fixture_consume_spans(f, 7, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_send_failed_spans", 7));
+    component_fixture_shutdown(f, 5000);
     assert_int_equal(backend_requests(b), 1); /* permanent: never retried */
-    assert_int_equal(counter(f, "otelcol_exporter_sent_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_sent_spans"), 0);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -337,14 +230,14 @@ static void test_permanent_error_text_without_queue(void **state)
     b->script[0].code = GRPC_CODE_INVALID_ARGUMENT;
     b->script_len = 1;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, "\"sending_queue\": {\"enabled\": false}");
+    struct component_fixture *f = fixture_start(b, "\"sending_queue\": {\"enabled\": false}");
     struct error err = {0};
-    assert_int_not_equal(consume_spans(f, 4, &err), 0);
+    assert_int_not_equal(component_fixture_consume_spans(f, 4, &err), 0);
     assert_int_equal(err.kind, ERROR_PERMANENT);
     assert_string_equal(err.message, "not retryable error: Permanent error: rpc error: code = "
                                      "InvalidArgument desc = scripted INVALID_ARGUMENT");
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 4);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 4);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -356,14 +249,14 @@ static void test_resource_exhausted_without_retry_info_is_dropped(void **state)
         b->script[i].code = GRPC_CODE_RESOURCE_EXHAUSTED;
     b->script_len = SCRIPT_MAX;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, fast_retry);
+    struct component_fixture *f = fixture_start(b, TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 3, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_send_failed_spans", 3));
-    fixture_shutdown(f, 5000);
+    assert_int_equal(component_fixture_consume_spans(f, 3, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_send_failed_spans", 3));
+    component_fixture_shutdown(f, 5000);
     assert_int_equal(backend_requests(b), 1);
-    assert_int_equal(counter(f, "otelcol_exporter_sent_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_sent_spans"), 0);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -376,26 +269,27 @@ static void test_resource_exhausted_with_retry_info_waits_its_delay(void **state
     b->script[1].code = GRPC_CODE_OK;
     b->script_len = 2;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, fast_retry);
+    struct component_fixture *f = fixture_start(b, TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 5, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 5));
+    assert_int_equal(component_fixture_consume_spans(f, 5, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 5));
     assert_int_equal(backend_requests(b), 2);
     long long waited = b->request_ms[1] - b->request_ms[0];
     if (waited < 950)
         fail_msg("RetryInfo 1s not honoured: retried after %lld ms", waited);
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 0);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
 static void test_sends_gzip_with_upstream_metadata(void **state)
 {
     struct backend *b = backend_listen(backend_new());
-    struct fixture *f = fixture_start(b, "\"headers\": {\"X-Scope-OrgID\": \"tenant-a\"}");
+    struct component_fixture *f =
+        fixture_start(b, "\"headers\": {\"X-Scope-OrgID\": \"tenant-a\"}");
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 3, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 3));
+    assert_int_equal(component_fixture_consume_spans(f, 3, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 3));
     pthread_mutex_lock(&b->lock);
     assert_string_equal(b->method, TRACES_EXPORT);
     assert_string_equal(b->encoding, "gzip"); /* compression: gzip by default */
@@ -407,15 +301,15 @@ static void test_sends_gzip_with_upstream_metadata(void **state)
         fail_msg("deadline %lld ms away, expected about 5000", (long long)b->deadline_left_ms);
     assert_int_equal(b->delivered_items, 3);
     pthread_mutex_unlock(&b->lock);
-    fixture_release(f);
+    component_fixture_free(f);
 
     f = fixture_start(b, "\"compression\": \"none\"");
-    assert_int_equal(consume_spans(f, 1, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 1));
+    assert_int_equal(component_fixture_consume_spans(f, 1, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 1));
     pthread_mutex_lock(&b->lock);
     assert_string_equal(b->encoding, "");
     pthread_mutex_unlock(&b->lock);
-    fixture_release(f);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -427,41 +321,32 @@ static void test_slow_backend_hits_the_per_attempt_timeout_and_is_retried(void *
     b->script[1].code = GRPC_CODE_OK;
     b->script_len = 2;
     backend_listen(b);
-    char extra[512];
-    snprintf(extra, sizeof(extra), "\"timeout\": \"200ms\", %s", fast_retry);
-    struct fixture *f = fixture_start(b, extra);
+    struct component_fixture *f = fixture_start(b, "\"timeout\": \"200ms\", " TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 2, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 2));
+    assert_int_equal(component_fixture_consume_spans(f, 2, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 2));
     assert_true(backend_requests(b) >= 2);
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 0);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
 static void test_partial_success_is_neither_retried_nor_failed(void **state)
 {
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess partial =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-    partial.rejected_spans = 2;
-    partial.error_message = "2 spans had no trace id";
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse response =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
-    response.partial_success = &partial;
     uint8_t body[128];
-    size_t len = protobuf_c_message_pack(&response.base, body);
+    size_t len = test_partial_success_response(body, sizeof(body));
     struct backend *b = backend_new();
     b->script[0] = (struct answer){.code = GRPC_CODE_OK, .body = body, .body_len = len};
     b->script_len = 1;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, fast_retry);
+    struct component_fixture *f = fixture_start(b, TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 5, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 5));
-    fixture_shutdown(f, 5000);
+    assert_int_equal(component_fixture_consume_spans(f, 5, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 5));
+    component_fixture_shutdown(f, 5000);
     assert_int_equal(backend_requests(b), 1);
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 0);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -471,29 +356,16 @@ static void test_unreachable_backend_is_retried_until_shutdown(void **state)
     int port = grpcd_port(b->server);
     grpcd_stop(b->server); /* nothing listens there any more: Unavailable, retryable */
     b->server = NULL;
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    f->telemetry = telemetry_new();
-    char config[512];
-    snprintf(config, sizeof(config),
-             "{\"endpoint\": \"127.0.0.1:%d\", \"tls\": {\"insecure\": true}, %s}", port,
-             fast_retry);
+    struct component_fixture *f = exporter_start(port, TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(fixture_bind(f, config, &err), 0);
-    snprintf(f->component.id, sizeof(f->component.id), "otlp/tempo");
-    snprintf(f->component.log_name, sizeof(f->component.log_name), "exporter/otlp/tempo");
-    f->component.telemetry = f->telemetry;
-    const struct component_descriptor *d = &otlp_grpc_exporter_descriptor;
-    assert_int_equal(d->create(&f->component, &err), 0);
-    assert_int_equal(d->start(&f->component, &err), 0);
-    assert_int_equal(consume_spans(f, 6, &err), 0);
+    assert_int_equal(component_fixture_consume_spans(f, 6, &err), 0);
     long long started = monotonic_ms();
-    fixture_shutdown(f, 500);
+    component_fixture_shutdown(f, 500);
     if (monotonic_ms() - started > 5000)
         fail_msg("shutdown took %lld ms with a 500 ms deadline", monotonic_ms() - started);
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 6);
-    assert_int_equal(counter(f, "otelcol_exporter_sent_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 6);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_sent_spans"), 0);
+    component_fixture_free(f);
     pthread_mutex_destroy(&b->lock);
     free(b);
 }
@@ -568,19 +440,9 @@ static void test_config_validation_messages(void **state)
         {"{\"endpoint\": \"t:1\", \"compression_params\": {\"level\": 1}}",
          "unknown key \"compression_params\""},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct fixture *f = calloc(1, sizeof(*f));
-        assert_non_null(f);
-        f->shut_down = true;
-        struct error err = {0};
-        int rc = fixture_bind(f, cases[i].config, &err);
-        if (!cases[i].message && rc != 0)
-            fail_msg("%s: unexpected error \"%s\"", cases[i].config, err.message);
-        if (cases[i].message && (rc == 0 || !strstr(err.message, cases[i].message)))
-            fail_msg("%s: got \"%s\", expected \"%s\"", cases[i].config,
-                     rc ? err.message : "(valid)", cases[i].message);
-        fixture_release(f);
-    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        component_config_expect(&otlp_grpc_exporter_descriptor, "otlp/tempo", cases[i].config,
+                                cases[i].message);
     assert_string_equal(otlp_grpc_exporter_descriptor.type, "otlp_grpc");
     assert_string_equal(otlp_grpc_exporter_descriptor.deprecated_alias, "otlp");
     bool via_alias = false;

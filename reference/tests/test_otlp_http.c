@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "component_fixture.h"
 #include "compress.h"
 #include "config.h"
 #include "httpd.h"
@@ -27,49 +28,13 @@
 #include "otlp.h"
 #include "otlp_json.h"
 #include "pdata.h"
-#include "poll_until.h"
 #include "service.h"
 #include "telemetry.h"
-#include "yamljson.h"
 
-/* ---- a consumer that records what reached it ---- */
-
-struct test_consumer {
-    struct consumer consumer;
-    pthread_mutex_t lock;
-    int calls;
-    size_t items;
-    int fail_code; /* 0 = accept */
-    enum error_kind fail_kind;
-    const char *fail_message;
-};
-
-static int test_consume(struct consumer *self, struct payload *p, struct error *err)
-{
-    struct test_consumer *t = self->ctx;
-    pthread_mutex_lock(&t->lock);
-    t->calls++;
-    t->items += payload_item_count(p);
-    pthread_mutex_unlock(&t->lock);
-    payload_free(p);
-    if (t->fail_code)
-        return error_set(err, t->fail_code, t->fail_kind, "%s", t->fail_message);
-    return 0;
-}
-
-static void test_consumer_init(struct test_consumer *t)
-{
-    memset(t, 0, sizeof(*t));
-    pthread_mutex_init(&t->lock, NULL);
-    t->consumer.consume = test_consume;
-    t->consumer.ctx = t;
-}
-
-/* ---- the receiver under test ---- */
+/* ---- the receiver under test, test consumers behind it ---- */
 
 struct fixture {
-    struct component component;
-    struct telemetry *telemetry;
+    struct component_fixture *receiver;
     struct test_consumer consumers[SIGNAL_COUNT];
     int port;
 };
@@ -79,43 +44,18 @@ static struct fixture *fixture_start(const char *yaml, unsigned signals)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    const struct component_descriptor *d = &otlp_receiver_descriptor;
-    json_t *tree = NULL;
-    struct error err = {0};
-    assert_int_equal(yamljson_parse(yaml, strlen(yaml), "test", &tree, NULL, &err), 0);
-    f->component.config = calloc(1, d->config_size);
-    assert_non_null(f->component.config);
-    if (options_bind(d->options, tree, f->component.config, "receivers.otlp", &err) < 0 ||
-        d->validate(f->component.config, &err) < 0)
-        fail_msg("config: %s", err.message);
-    json_decref(tree);
-    f->telemetry = telemetry_new();
-    f->component.descriptor = d;
-    f->component.telemetry = f->telemetry;
-    snprintf(f->component.id, sizeof(f->component.id), "otlp");
-    snprintf(f->component.log_name, sizeof(f->component.log_name), "receiver/otlp");
-    for (int s = 0; s < SIGNAL_COUNT; s++) {
-        test_consumer_init(&f->consumers[s]);
-        if (signals & SIGNAL_BIT(s))
-            f->component.next[s] = &f->consumers[s].consumer;
-    }
-    if (d->create(&f->component, &err) < 0 || d->start(&f->component, &err) < 0)
-        fail_msg("start: %s", err.message);
-    f->port = otlp_receiver_http_port(&f->component);
+    f->receiver = component_fixture_new(&otlp_receiver_descriptor, "otlp", yaml);
+    test_consumers_wire(f->consumers, signals, &f->receiver->component);
+    component_fixture_start(f->receiver);
+    f->port = otlp_receiver_http_port(&f->receiver->component);
     assert_true(f->port > 0);
     return f;
 }
 
 static void fixture_stop(struct fixture *f)
 {
-    const struct component_descriptor *d = &otlp_receiver_descriptor;
-    d->shutdown(&f->component, 0);
-    d->destroy(&f->component);
-    options_free(d->options, f->component.config);
-    free(f->component.config);
-    telemetry_free(f->telemetry);
-    for (int s = 0; s < SIGNAL_COUNT; s++)
-        pthread_mutex_destroy(&f->consumers[s].lock);
+    component_fixture_free(f->receiver);
+    test_consumers_destroy(f->consumers);
     free(f);
 }
 
@@ -701,7 +641,7 @@ static void test_self_metrics_count_accepted_and_refused(void **state)
     struct request bad = {NULL, "/v1/traces", "application/json", NULL, "{x", 2, NULL};
     http_call(f->port, &bad, &r);
     result_free(&r);
-    char *text = telemetry_render(f->telemetry, NULL);
+    char *text = telemetry_render(f->receiver->telemetry, NULL);
     assert_null(strstr(text, "otelcol_receiver_accepted_spans"));
     free(text);
     struct request good = {
@@ -713,7 +653,7 @@ static void test_self_metrics_count_accepted_and_refused(void **state)
     f->consumers[SIGNAL_TRACES].fail_message = "bad";
     http_call(f->port, &good, &r);
     result_free(&r);
-    text = telemetry_render(f->telemetry, NULL);
+    text = telemetry_render(f->receiver->telemetry, NULL);
     assert_non_null(
         strstr(text, "otelcol_receiver_accepted_spans{receiver=\"otlp\",transport=\"http\"} 2\n"));
     assert_non_null(
@@ -788,19 +728,19 @@ static void test_fanout_delivers_to_two_pipelines(void **state)
     struct fixture *f = fixture_start(HTTP_ONLY, 0);
     const struct component_descriptor *d = &otlp_receiver_descriptor;
     /* rebuild with a fan-out in front of two pipeline consumers */
-    d->shutdown(&f->component, 0);
-    d->destroy(&f->component);
+    d->shutdown(&f->receiver->component, 0);
+    d->destroy(&f->receiver->component);
     struct test_consumer pipelines[2];
     test_consumer_init(&pipelines[0]);
     test_consumer_init(&pipelines[1]);
     struct consumer *targets[2] = {&pipelines[0].consumer, &pipelines[1].consumer};
     struct consumer *fanout = NULL;
     assert_int_equal(fanout_consumer_create(targets, 2, &fanout), 0);
-    f->component.next[SIGNAL_LOGS] = fanout;
+    f->receiver->component.next[SIGNAL_LOGS] = fanout;
     struct error err = {0};
-    assert_int_equal(d->create(&f->component, &err), 0);
-    assert_int_equal(d->start(&f->component, &err), 0);
-    f->port = otlp_receiver_http_port(&f->component);
+    assert_int_equal(d->create(&f->receiver->component, &err), 0);
+    assert_int_equal(d->start(&f->receiver->component, &err), 0);
+    f->port = otlp_receiver_http_port(&f->receiver->component);
     struct request req = {
         NULL, "/v1/logs", "application/json", NULL, logs_json, sizeof(logs_json) - 1, NULL};
     struct http_result r;
@@ -905,33 +845,6 @@ static void backend_handle(void *ctx, const struct http_request *req, struct htt
     resp->status = 200;
 }
 
-static int backend_requests(struct backend *b)
-{
-    pthread_mutex_lock(&b->lock);
-    int n = b->requests;
-    pthread_mutex_unlock(&b->lock);
-    return n;
-}
-
-struct requests_goal {
-    struct backend *b;
-    int want;
-};
-
-static bool saw_requests(void *ctx)
-{
-    struct requests_goal *g = ctx;
-    return backend_requests(g->b) >= g->want;
-}
-
-/* Polls until the backend saw `want` requests, 10 s deadline. */
-static void wait_for_backend_requests(struct backend *b, int want)
-{
-    struct requests_goal goal = {b, want};
-    if (!poll_until(saw_requests, &goal, 10000))
-        fail_msg("waited 10s for %d backend requests, saw %d", want, backend_requests(b));
-}
-
 static struct service *service_from_yaml(const char *yaml, struct config **cfg_out)
 {
     struct error err = {0};
@@ -975,7 +888,7 @@ static void test_service_fans_out_a_shared_receiver_to_two_pipelines(void **stat
     assert_int_equal(r.status, 200);
     result_free(&r);
     /* one request in, one export per pipeline out of the shared exporter */
-    wait_for_backend_requests(&backend, 2);
+    assert_true(test_count_wait(&backend.lock, &backend.requests, 2, "backend requests"));
     /* traces have no pipeline here */
     req.path = "/v1/traces";
     http_call(otlp_receiver_http_port(receiver), &req, &r);

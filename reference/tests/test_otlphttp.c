@@ -8,7 +8,6 @@
  * Waiting is a poll of a condition with backoff until a deadline, never a bare sleep.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,49 +23,15 @@
 
 #include "../exporters/otlphttp/otlphttp.h"
 #include "component.h"
+#include "component_fixture.h"
 #include "compress.h"
 #include "google/rpc/status.pb-c.h"
 #include "httpd.h"
-#include "options.h"
 #include "otlp_json.h"
 #include "pdata.h"
 #include "poll_until.h"
-#include "telemetry.h"
 
-#define WAIT_MS 30000 /* generous: the same tests run under valgrind */
 #define SCRIPT_MAX 8
-
-/* ---- a payload of N spans (one resource, one scope) ---- */
-
-static struct payload *make_spans(size_t n)
-{
-    struct payload *p = payload_new(SIGNAL_TRACES);
-    assert_non_null(p);
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = pdata_calloc(1, sizeof(*rs));
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = pdata_calloc(1, sizeof(*ss));
-    p->traces->resource_spans = pdata_calloc(1, sizeof(*p->traces->resource_spans));
-    assert_non_null(rs);
-    assert_non_null(ss);
-    assert_non_null(p->traces->resource_spans);
-    opentelemetry__proto__trace__v1__resource_spans__init(rs);
-    opentelemetry__proto__trace__v1__scope_spans__init(ss);
-    p->traces->resource_spans[0] = rs;
-    p->traces->n_resource_spans = 1;
-    rs->scope_spans = pdata_calloc(1, sizeof(*rs->scope_spans));
-    assert_non_null(rs->scope_spans);
-    rs->scope_spans[0] = ss;
-    rs->n_scope_spans = 1;
-    ss->spans = pdata_calloc(n ? n : 1, sizeof(*ss->spans));
-    assert_non_null(ss->spans);
-    for (size_t i = 0; i < n; i++) {
-        Opentelemetry__Proto__Trace__V1__Span *span = pdata_calloc(1, sizeof(*span));
-        assert_non_null(span);
-        opentelemetry__proto__trace__v1__span__init(span);
-        ss->spans[i] = span;
-        ss->n_spans++;
-    }
-    return p;
-}
 
 /* ---- the scripted backend ---- */
 
@@ -188,132 +153,23 @@ static void backend_stop(struct backend *b)
 
 static int backend_requests(struct backend *b)
 {
-    pthread_mutex_lock(&b->lock);
-    int n = b->requests;
-    pthread_mutex_unlock(&b->lock);
-    return n;
-}
-
-/* ---- waiting: poll_until.h, with backoff until a deadline ---- */
-
-static bool wait_for(bool (*condition)(void *), void *ctx, const char *what)
-{
-    return poll_until_or_say(condition, ctx, WAIT_MS, what);
+    return test_count_read(&b->lock, &b->requests);
 }
 
 /* ---- the exporter, wired as the service wires it ---- */
 
-struct fixture {
-    struct component component;
-    struct telemetry *telemetry;
-    struct backend *backend;
-    bool shut_down;
-};
-
-static int fixture_bind(struct fixture *f, const char *config_json, struct error *err)
+/* otlphttp/test sending to the backend; `extra` is more JSON members for its config (after the
+ * endpoint). */
+static struct component_fixture *fixture_start(struct backend *b, const char *extra)
 {
-    const struct component_descriptor *d = &otlp_http_exporter_descriptor;
-    json_error_t json_err;
-    json_t *config = json_loads(config_json, 0, &json_err);
-    if (!config)
-        fail_msg("bad test JSON %s: %s", config_json, json_err.text);
-    f->component.descriptor = d;
-    f->component.config = calloc(1, d->config_size);
-    assert_non_null(f->component.config);
-    int rc = options_bind(d->options, config, f->component.config, "exporters.otlphttp/test", err);
-    if (rc == 0)
-        rc = d->validate(f->component.config, err);
-    json_decref(config);
-    return rc;
-}
-
-/* `extra` is more JSON members for the exporter config (after the endpoint). */
-static struct fixture *fixture_start(struct backend *b, const char *extra)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    f->backend = b;
-    f->telemetry = telemetry_new();
-    assert_non_null(f->telemetry);
     char config[1024];
     snprintf(config, sizeof(config), "{\"endpoint\": \"http://127.0.0.1:%d\"%s%s}",
              httpd_port(b->server), extra && *extra ? ", " : "", extra ? extra : "");
-    struct error err = {0};
-    if (fixture_bind(f, config, &err) != 0)
-        fail_msg("config %s: %s", config, err.message);
-    snprintf(f->component.id, sizeof(f->component.id), "otlphttp/test");
-    snprintf(f->component.log_name, sizeof(f->component.log_name), "exporter/otlphttp/test");
-    f->component.telemetry = f->telemetry;
-    const struct component_descriptor *d = &otlp_http_exporter_descriptor;
-    if (d->create(&f->component, &err) != 0 || d->start(&f->component, &err) != 0)
-        fail_msg("create/start: %s", err.message);
+    struct component_fixture *f =
+        component_fixture_new(&otlp_http_exporter_descriptor, "otlphttp/test", config);
+    component_fixture_start(f);
     return f;
 }
-
-static void fixture_shutdown(struct fixture *f, long long within_ms)
-{
-    otlp_http_exporter_descriptor.shutdown(&f->component, monotonic_ms() + within_ms);
-    f->shut_down = true;
-}
-
-static void fixture_release(struct fixture *f)
-{
-    const struct component_descriptor *d = &otlp_http_exporter_descriptor;
-    if (!f->shut_down && f->component.state)
-        fixture_shutdown(f, 5000);
-    if (f->component.state)
-        d->destroy(&f->component);
-    options_free(d->options, f->component.config);
-    free(f->component.config);
-    telemetry_free(f->telemetry);
-    free(f);
-}
-
-static int consume_spans(struct fixture *f, size_t n, struct error *err)
-{
-    return otlp_http_exporter_descriptor.consume(&f->component, make_spans(n), err);
-}
-
-static uint64_t counter(struct fixture *f, const char *name)
-{
-    /* The same name and labels give back the exporter's own handle. */
-    return tm_counter_value(
-        telemetry_counter(f->telemetry, name, "", "exporter=\"otlphttp/test\""));
-}
-
-struct counter_goal {
-    struct fixture *fixture;
-    const char *name;
-    uint64_t value;
-};
-
-static bool counter_reached(void *ctx)
-{
-    struct counter_goal *goal = ctx;
-    return counter(goal->fixture, goal->name) >= goal->value;
-}
-
-static bool wait_for_counter(struct fixture *f, const char *name, uint64_t value)
-{
-    struct counter_goal goal = {f, name, value};
-    return wait_for(counter_reached, &goal, name);
-}
-
-struct request_goal {
-    struct backend *backend;
-    int requests;
-};
-
-static bool requests_reached(void *ctx)
-{
-    struct request_goal *goal = ctx;
-    return backend_requests(goal->backend) >= goal->requests;
-}
-
-/* Short retries so that only Retry-After can make a test wait long. */
-static const char fast_retry[] =
-    "\"retry_on_failure\": {\"initial_interval\": \"10ms\", \"randomization_factor\": 0, "
-    "\"max_interval\": \"20ms\", \"max_elapsed_time\": \"60s\"}";
 
 /* ---- tests ---- */
 
@@ -326,21 +182,21 @@ static void test_otlphttp_retries_503_with_retry_after_then_delivers_once(void *
     b->script_retry_after[1] = "0"; /* max(backoff, 0s) is the backoff */
     b->script_len = 2;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, fast_retry);
+    struct component_fixture *f = fixture_start(b, TEST_FAST_RETRY);
     long long started = monotonic_ms();
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 10, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 10));
+    assert_int_equal(component_fixture_consume_spans(f, 10, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 10));
     long long elapsed = monotonic_ms() - started;
     assert_int_equal(backend_requests(b), 3);
     pthread_mutex_lock(&b->lock);
     size_t delivered = b->delivered_items;
     pthread_mutex_unlock(&b->lock);
     assert_int_equal(delivered, 10); /* exactly once */
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 0);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 0);
     if (elapsed < 950)
         fail_msg("Retry-After: 1 not honoured: delivered after %lld ms", elapsed);
-    fixture_release(f);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -349,14 +205,15 @@ static void test_otlphttp_drops_400_at_once_and_counts_it(void **state)
     struct backend *b = backend_new();
     b->default_status = 400;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, fast_retry);
+    struct component_fixture *f = fixture_start(b, TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 7, &err), 0); /* queued: the failure comes later */
-    assert_true(wait_for_counter(f, "otelcol_exporter_send_failed_spans", 7));
-    fixture_shutdown(f, 5000);
+    /* queued: the failure comes later */
+    assert_int_equal(component_fixture_consume_spans(f, 7, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_send_failed_spans", 7));
+    component_fixture_shutdown(f, 5000);
     assert_int_equal(backend_requests(b), 1); /* permanent: never retried */
-    assert_int_equal(counter(f, "otelcol_exporter_sent_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_sent_spans"), 0);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -365,9 +222,9 @@ static void test_otlphttp_returns_permanent_error_without_queue(void **state)
     struct backend *b = backend_new();
     b->default_status = 400;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, "\"sending_queue\": {\"enabled\": false}");
+    struct component_fixture *f = fixture_start(b, "\"sending_queue\": {\"enabled\": false}");
     struct error err = {0};
-    assert_int_not_equal(consume_spans(f, 4, &err), 0);
+    assert_int_not_equal(component_fixture_consume_spans(f, 4, &err), 0);
     assert_int_equal(err.kind, ERROR_PERMANENT);
     char expected[256];
     snprintf(expected, sizeof(expected),
@@ -376,38 +233,32 @@ static void test_otlphttp_returns_permanent_error_without_queue(void **state)
              "Message=Bad field, Details=[]",
              httpd_port(b->server));
     assert_string_equal(err.message, expected);
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 4);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 4);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
 static void test_otlphttp_sends_uncompressed_json_when_configured(void **state)
 {
     struct backend *b = backend_listen(backend_new());
-    struct fixture *f = fixture_start(b, "\"encoding\": \"json\", \"compression\": \"none\"");
+    struct component_fixture *f =
+        fixture_start(b, "\"encoding\": \"json\", \"compression\": \"none\"");
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 4, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 4));
+    assert_int_equal(component_fixture_consume_spans(f, 4, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 4));
     pthread_mutex_lock(&b->lock);
     assert_string_equal(b->content_type, "application/json");
     assert_string_equal(b->content_encoding, "");
     assert_int_equal(b->delivered_items, 4);
     pthread_mutex_unlock(&b->lock);
-    fixture_release(f);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
 static void test_otlphttp_partial_success_is_neither_retried_nor_failed(void **state)
 {
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess partial =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-    partial.rejected_spans = 2;
-    partial.error_message = "2 spans had no trace id";
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse response =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
-    response.partial_success = &partial;
     uint8_t body[128];
-    size_t len = protobuf_c_message_pack(&response.base, body);
+    size_t len = test_partial_success_response(body, sizeof(body));
     struct backend *b = backend_new();
     b->script_status[0] = 200;
     b->script_content_type[0] = "application/x-protobuf";
@@ -415,14 +266,14 @@ static void test_otlphttp_partial_success_is_neither_retried_nor_failed(void **s
     b->script_body_len[0] = len;
     b->script_len = 1;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, fast_retry);
+    struct component_fixture *f = fixture_start(b, TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 5, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 5));
-    fixture_shutdown(f, 5000);
+    assert_int_equal(component_fixture_consume_spans(f, 5, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 5));
+    component_fixture_shutdown(f, 5000);
     assert_int_equal(backend_requests(b), 1);
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 0);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -442,13 +293,13 @@ static void test_otlphttp_retries_2xx_with_unparseable_otlp_body(void **state)
     b->script_body_len[1] = sizeof(garbage) - 1;
     b->script_len = 2;
     backend_listen(b);
-    struct fixture *f = fixture_start(b, fast_retry);
+    struct component_fixture *f = fixture_start(b, TEST_FAST_RETRY);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 3, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 3));
-    fixture_shutdown(f, 5000);
+    assert_int_equal(component_fixture_consume_spans(f, 3, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 3));
+    component_fixture_shutdown(f, 5000);
     assert_int_equal(backend_requests(b), 2);
-    fixture_release(f);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -491,10 +342,10 @@ static void test_otlphttp_builds_signal_urls(void **state)
 static void test_otlphttp_sends_gzip_protobuf_with_upstream_headers(void **state)
 {
     struct backend *b = backend_listen(backend_new());
-    struct fixture *f = fixture_start(b, NULL);
+    struct component_fixture *f = fixture_start(b, NULL);
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 3, &err), 0);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 3));
+    assert_int_equal(component_fixture_consume_spans(f, 3, &err), 0);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 3));
     pthread_mutex_lock(&b->lock); /* what the handler recorded */
     assert_string_equal(b->path, "/v1/traces");
     assert_string_equal(b->content_encoding, "gzip");
@@ -502,7 +353,7 @@ static void test_otlphttp_sends_gzip_protobuf_with_upstream_headers(void **state
     assert_string_equal(b->user_agent, otlphttp_user_agent());
     assert_int_equal(b->delivered_items, 3); /* the gzip body decoded to the 3 spans sent */
     pthread_mutex_unlock(&b->lock);
-    fixture_release(f);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -511,20 +362,21 @@ static void test_otlphttp_refuses_when_sending_queue_is_full(void **state)
     struct backend *b = backend_new();
     b->stall = true;
     backend_listen(b);
-    struct fixture *f =
+    struct component_fixture *f =
         fixture_start(b, "\"sending_queue\": {\"queue_size\": 1, \"num_consumers\": 1}");
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 1, &err), 0); /* taken by the consumer, stalls */
-    struct request_goal in_flight = {b, 1};
-    assert_true(wait_for(requests_reached, &in_flight, "the first request in flight"));
-    assert_int_equal(consume_spans(f, 2, &err), 0); /* fills the queue (size 1) */
-    assert_int_not_equal(consume_spans(f, 5, &err), 0);
+    /* taken by the consumer, stalls */
+    assert_int_equal(component_fixture_consume_spans(f, 1, &err), 0);
+    assert_true(test_count_wait(&b->lock, &b->requests, 1, "requests in flight"));
+    /* fills the queue (size 1) */
+    assert_int_equal(component_fixture_consume_spans(f, 2, &err), 0);
+    assert_int_not_equal(component_fixture_consume_spans(f, 5, &err), 0);
     assert_int_equal(err.kind, ERROR_REFUSED);
     assert_string_equal(err.message, "sending queue is full");
-    assert_int_equal(counter(f, "otelcol_exporter_enqueue_failed_spans"), 5);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_enqueue_failed_spans"), 5);
     backend_release(b);
-    assert_true(wait_for_counter(f, "otelcol_exporter_sent_spans", 3));
-    fixture_release(f);
+    assert_true(component_fixture_wait_counter(f, "otelcol_exporter_sent_spans", 3));
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -533,21 +385,20 @@ static void test_otlphttp_shutdown_stops_retrying_at_the_deadline(void **state)
     struct backend *b = backend_new();
     b->default_status = 503; /* forever, without Retry-After */
     backend_listen(b);
-    struct fixture *f = fixture_start(
+    struct component_fixture *f = fixture_start(
         b, "\"retry_on_failure\": {\"initial_interval\": \"50ms\", \"randomization_factor\": 0, "
            "\"max_interval\": \"50ms\", \"max_elapsed_time\": 0}");
     struct error err = {0};
-    assert_int_equal(consume_spans(f, 6, &err), 0);
-    struct request_goal retried = {b, 2};
-    assert_true(wait_for(requests_reached, &retried, "a retry"));
+    assert_int_equal(component_fixture_consume_spans(f, 6, &err), 0);
+    assert_true(test_count_wait(&b->lock, &b->requests, 2, "requests (a retry)"));
     long long started = monotonic_ms();
-    fixture_shutdown(f, 300);
+    component_fixture_shutdown(f, 300);
     long long took = monotonic_ms() - started;
     if (took > 5000)
         fail_msg("shutdown took %lld ms with a 300 ms deadline", took);
-    assert_int_equal(counter(f, "otelcol_exporter_send_failed_spans"), 6);
-    assert_int_equal(counter(f, "otelcol_exporter_sent_spans"), 0);
-    fixture_release(f);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_send_failed_spans"), 6);
+    assert_int_equal(component_fixture_counter(f, "otelcol_exporter_sent_spans"), 0);
+    component_fixture_free(f);
     backend_stop(b);
 }
 
@@ -586,19 +437,9 @@ static void test_otlphttp_config_validation_messages(void **state)
          "headers: value of \"a\" must be a string"},
         {"{\"endpoint\": \"http://x\", \"endpont\": \"typo\"}", "unknown key \"endpont\""},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct fixture *f = calloc(1, sizeof(*f));
-        assert_non_null(f);
-        f->shut_down = true;
-        struct error err = {0};
-        int rc = fixture_bind(f, cases[i].config, &err);
-        if (!cases[i].message && rc != 0)
-            fail_msg("%s: unexpected error \"%s\"", cases[i].config, err.message);
-        if (cases[i].message && (rc == 0 || !strstr(err.message, cases[i].message)))
-            fail_msg("%s: got \"%s\", expected \"%s\"", cases[i].config,
-                     rc ? err.message : "(valid)", cases[i].message);
-        fixture_release(f);
-    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        component_config_expect(&otlp_http_exporter_descriptor, "otlphttp/test", cases[i].config,
+                                cases[i].message);
     assert_string_equal(otlp_http_exporter_descriptor.type, "otlp_http");
     assert_string_equal(otlp_http_exporter_descriptor.deprecated_alias, "otlphttp");
 }

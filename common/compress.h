@@ -1,7 +1,7 @@
 /*
- * compress.h - HTTP body compression (zlib and zstd), shared by the OTLP receiver, the exporters
- * and the fakes. Every output buffer has a hard maximum: going past it is an error, never
- * unbounded growth.
+ * compress.h - HTTP body compression (gzip, zlib and deflate with zlib and libdeflate, zstd with
+ * libzstd), shared by the OTLP receiver, the exporters and the fakes. Every output buffer has a
+ * hard maximum: going past it is an error, never unbounded growth.
  */
 #ifndef OTEL_COMMON_COMPRESS_H
 #define OTEL_COMMON_COMPRESS_H

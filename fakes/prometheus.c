@@ -1803,6 +1803,27 @@ static json_t *sample_to_json(const struct sample *s)
     return o;
 }
 
+/* Sets k1 and k2 of `o` to v1 and v2, taking all three references. NULL (and all three
+ * released) when `ok` is false (building the members failed) or a set fails. */
+static json_t *object_of_two(bool ok, json_t *o, const char *k1, json_t *v1, const char *k2,
+                             json_t *v2)
+{
+    int rc = ok && o ? 0 : -1;
+    if (rc == 0) {
+        rc = json_object_set_new(o, k1, v1);
+        v1 = NULL;
+        rc |= json_object_set_new(o, k2, v2);
+        v2 = NULL;
+    }
+    json_decref(v1);
+    json_decref(v2);
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *series_to_json(const struct series *s)
 {
     json_t *o = json_object(), *labels = json_object(), *samples = json_array();
@@ -1812,19 +1833,7 @@ static json_t *series_to_json(const struct series *s)
                                  json_string(s->labels.items[i].value));
     for (size_t i = 0; rc == 0 && i < s->sample_count; i++)
         rc = json_array_append_new(samples, sample_to_json(&s->samples[i]));
-    if (rc == 0) {
-        rc = json_object_set_new(o, "labels", labels);
-        labels = NULL;
-        rc |= json_object_set_new(o, "samples", samples);
-        samples = NULL;
-    }
-    json_decref(labels);
-    json_decref(samples);
-    if (rc) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return object_of_two(rc == 0, o, "labels", labels, "samples", samples);
 }
 
 json_t *prometheus_view(struct prometheus *p)
@@ -1841,19 +1850,7 @@ json_t *prometheus_view(struct prometheus *p)
         rc = json_object_set_new(metadata, m->family, entry);
     }
     pthread_mutex_unlock(&p->lock);
-    if (rc == 0) {
-        rc = json_object_set_new(view, "series", series);
-        series = NULL;
-        rc |= json_object_set_new(view, "metadata", metadata);
-        metadata = NULL;
-    }
-    json_decref(series);
-    json_decref(metadata);
-    if (rc) {
-        json_decref(view);
-        return NULL;
-    }
-    return view;
+    return object_of_two(rc == 0, view, "series", series, "metadata", metadata);
 }
 
 json_t *prometheus_view_otlp(struct prometheus *p)

@@ -11,7 +11,7 @@
  * absent). Doubles are numbers in Go's shortest format; NaN and infinities are the strings
  * "NaN", "+Inf", "-Inf" (the collector's fmt "%f" spelling, not protojson's "Infinity").
  *
- * Input accepts the collector's leniencies (/work/shared/facts/receivers.md §1 "OTLP/JSON
+ * Input accepts the collector's leniencies (shared/facts/receivers.md §1 "OTLP/JSON
  * decoding"): lowerCamelCase and snake_case keys, unknown keys skipped, enums as integers or
  * names, 64-bit integers as numbers or decimal strings, doubles as numbers or strings
  * ("NaN", "Infinity", "-Infinity", "+Inf", "-Inf" included), hex ids in either case (length

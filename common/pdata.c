@@ -6,7 +6,7 @@
  * observable: item counts are spans / data points / log records, and payload_split follows the
  * batch processor's split_traces.go / split_metrics.go / split_logs.go (whole resources while they
  * fit, then a copied Resource with whole scopes, then a copied Scope with single items; metrics
- * split between data points), see /work/shared/facts/pipeline.md §2 "Splitting".
+ * split between data points), see shared/facts/pipeline.md §2 "Splitting".
  *
  * Every node of every tree is a separate block from the counting allocator, so
  * protobuf_c_message_free_unpacked(msg, pdata_allocator()) frees any tree built here.

@@ -3,7 +3,7 @@
  * timeout, from its own flush thread.
  *
  * Mirrors core@v0.144.0 processor/batchprocessor/{config.go,factory.go,batch_processor.go,
- * metrics.go,metadata.yaml} (facts: /work/shared/facts/pipeline.md §2), exactly where it shows:
+ * metrics.go,metadata.yaml} (facts: shared/facts/pipeline.md §2), exactly where it shows:
  *   - consume() always accepts: it only hands the payload to the flush thread through a bounded
  *     hand-off (capacity = number of CPUs, like upstream's channel; a full hand-off makes the
  *     caller wait, as a Go channel send does). Downstream errors never reach the sender.

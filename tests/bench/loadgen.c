@@ -13,7 +13,7 @@
  * rejects entries older than a week, and a run lasts minutes.
  *
  * Delivery follows the OTLP/HTTP client rules of the spec (and of the collector's otlphttp
- * exporter, /work/shared/facts/pipeline.md §6): 2xx is delivered; 429, 502, 503 and 504 are
+ * exporter, shared/facts/pipeline.md §6): 2xx is delivered; 429, 502, 503 and 504 are
  * retried after a back-off (Retry-After is not parsed: the back-off is short and bounded);
  * everything else is counted as failed and not retried. The exit status is 0 only when every
  * item was delivered.

@@ -9,7 +9,7 @@
  *   exporter/exporterhelper/internal/{retry_sender.go,queue_sender.go,base_exporter.go} and
  *       queuebatch/{config.go,memory_queue.go}   retries, queue, their log lines
  *   config/confighttp/{client.go,compression.go}, config/configretry/backoff.go  options
- *   (see /work/shared/facts/pipeline.md §6)
+ *   (see shared/facts/pipeline.md §6)
  *
  * Request flow: the exporter helper (exporters/exporterhelper: queue, retries, self-metrics,
  * failure logs, shared with otlp_grpc) encodes the payload (proto or JSON) and compresses it once,

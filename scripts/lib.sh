@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libyaml-dev
   zlib1g-dev libdeflate-dev libzstd-dev libcmocka-dev libpcre2-dev libgrpc-dev
   valgrind shellcheck clang-format
+  rsyslog # the peer of `scripts/bench filelog` (imfile -> omfile)
 )
 # Installed only when the command is missing: Node.js may come from another Debian archive
 # that bundles npm, and Debian's own npm package would conflict with it.

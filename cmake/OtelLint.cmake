@@ -7,10 +7,12 @@ if(SHELLCHECK)
     COMMAND ${CMAKE_SOURCE_DIR}/scripts/lint shellcheck
     WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(lint.shellcheck PROPERTIES LABELS lint)
+  otel_test_pool(cores 1 lint.shellcheck)
 endif()
 if(CLANG_FORMAT)
   add_test(NAME lint.clang-format
     COMMAND ${CMAKE_SOURCE_DIR}/scripts/lint format
     WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(lint.clang-format PROPERTIES LABELS lint)
+  otel_test_pool(cores 1 lint.clang-format)
 endif()

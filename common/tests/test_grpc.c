@@ -25,6 +25,7 @@
 
 #include "compress.h"
 #include "grpcc.h"
+#include "grpc_group.h"
 #include "grpcd.h"
 #include "poll_until.h"
 
@@ -566,15 +567,16 @@ static void test_grpc_wire_gzip_request_gets_gzip_answer(void **state)
     fixture_stop(f);
 }
 
-static int setup_curl(void **state)
+static int setup_group(void **state)
 {
+    grpc_group_setup(state);
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-static int teardown_curl(void **state)
+static int teardown_group(void **state)
 {
     curl_global_cleanup();
-    return 0;
+    return grpc_group_teardown(state);
 }
 
 int main(void)
@@ -597,5 +599,5 @@ int main(void)
         cmocka_unit_test(test_grpc_wire_framing_trailers_and_timeout_header),
         cmocka_unit_test(test_grpc_wire_gzip_request_gets_gzip_answer),
     };
-    return cmocka_run_group_tests(tests, setup_curl, teardown_curl);
+    return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

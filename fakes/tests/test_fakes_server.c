@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "fakes.h"
+#include "grpc_group.h"
 #include "helpers.h"
 #include "log.h"
 #include "poll_until.h"
@@ -355,7 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_releases_a_stalled_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_received_reset_clears_logs_and_data, setup, teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, grpc_group_setup, grpc_group_teardown);
     curl_global_cleanup();
     return rc;
 }

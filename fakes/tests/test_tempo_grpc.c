@@ -21,6 +21,7 @@
 #include "control.h"
 #include "fakes.h"
 #include "fault.h"
+#include "grpc_group.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
 #include "grpcc.h"
@@ -537,5 +538,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stall_holds_the_call_until_released, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_releases_a_stalled_call, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, grpc_group_setup, grpc_group_teardown);
 }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "component_fixture.h"
+#include "grpc_group.h"
 #include "grpcc.h"
 #include "otlp.h"
 #include "otlp_json.h"
@@ -377,5 +378,5 @@ int main(void)
         cmocka_unit_test(test_grpc_and_http_serve_side_by_side),
         cmocka_unit_test(test_grpc_config_defaults_and_validation),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, grpc_group_setup, grpc_group_teardown);
 }

@@ -26,6 +26,7 @@
 #include "../exporters/otlpgrpc/otlpgrpc.h"
 #include "component.h"
 #include "component_fixture.h"
+#include "grpc_group.h"
 #include "exporterhelper.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
@@ -466,5 +467,5 @@ int main(void)
         cmocka_unit_test(test_status_details_give_retry_info_and_its_delay),
         cmocka_unit_test(test_config_validation_messages),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, grpc_group_setup, grpc_group_teardown);
 }

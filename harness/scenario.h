@@ -234,6 +234,9 @@ void scenario_free(struct scenario *s);
 /* The fake statistic name for a condition key ("records" -> "items"), or NULL if the key is
  * not valid for that fake. */
 const char *scenario_fake_stat(enum fake_id fake, const char *key);
+/* The condition keys valid for `fake`, comma-separated ("requests, ..., records, entries"),
+ * for messages. */
+void scenario_fake_count_keys(enum fake_id fake, char *buf, size_t size);
 
 /* The gRPC method an OTLP exporter calls for `signal` (enum signal of pdata.h):
  * "/opentelemetry.proto.collector.trace.v1.TraceService/Export" ... */

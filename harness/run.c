@@ -156,8 +156,8 @@ static void record_step(struct run_ctx *ctx, json_t *list, size_t index, const s
                         const char *status, int64_t ms, const char *detail, const char *error)
 {
     json_t *item = json_pack("{s:i, s:s, s:s, s:i, s:s, s:I}", "index", (int)index, "kind",
-                             scenario_step_kind_name(st->kind), "label", st->label, "line",
-                             st->line, "status", status, "duration_ms", (json_int_t)ms);
+                             st->desc->name, "label", st->label, "line", st->line, "status", status,
+                             "duration_ms", (json_int_t)ms);
     if (!item)
         return;
     if (detail && *detail)
@@ -179,7 +179,7 @@ static bool run_step_list(struct run_ctx *ctx, const struct step *steps, size_t 
         const struct step *st = &steps[i];
         char detail[1024];
         struct error err;
-        progress(ctx, " %s%zu.%s", progress_prefix, i, scenario_step_kind_name(st->kind));
+        progress(ctx, " %s%zu.%s", progress_prefix, i, st->desc->name);
         int64_t t0 = wait_monotonic_ms();
         int rc = steps_run(ctx, st, detail, sizeof(detail), &err);
         int64_t ms = wait_monotonic_ms() - t0;

@@ -1,33 +1,35 @@
 /*
- * scenario.c - loading and checking scenario files (see scenario.h for the format's purpose).
+ * scenario.c - loading and checking scenario files: the top level (see scenario.h for the
+ * format's purpose).
+ *
+ * Here: the document's keys, the collector config (or the subset of it that `pipelines` runs),
+ * endpoints, env, --set overrides, the fakes' options, the step lists with the rules between
+ * steps (what before_start may hold, stop/start ordering), expect and finding. What a step of
+ * each kind means is its kind's business (steps.h): this file finds the kind in the table by its
+ * key, checks the body against the kind's field table and hands it to the kind's load. The lists
+ * of kinds in messages are built from that table.
  *
  * Every mapping is checked against a field table (scenario_loader.h), so unknown keys, wrong
  * types and missing keys produce the same kind of message everywhere, with the line from
- * yamljson's side table. Rules that span fields (a step has `file` or `raw`, a config-error
- * scenario has no steps) are checked by hand after.
+ * yamljson's side table. Rules that span fields (a config-error scenario has no steps) are
+ * checked by hand after.
  */
 #include "scenario.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config_subset.h"
-#include "grpcd.h"
-#include "otlp_json.h"
-#include "pdata.h"
 #include "promtext.h"
 #include "scenario_loader.h"
+#include "steps.h"
 #include "yamljson.h"
 
-#define DEFAULT_WAIT_TIMEOUT_MS 15000
-#define DEFAULT_RESTART_TIMEOUT_MS 30000
 #define DEFAULT_STARTUP_TIMEOUT_MS 60000
-#define MAX_RAW_BODY_SIZE (256LL * 1024 * 1024)
 
 /* ---- fakes and their countable things ---- */
 
@@ -117,16 +119,6 @@ size_t scenario_otlp_receivers(const json_t *config, const char **ids, bool *has
         n++;
     }
     return n;
-}
-
-const char *scenario_otlp_grpc_method(int signal)
-{
-    switch (signal) {
-    case SIGNAL_TRACES: return "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-    case SIGNAL_METRICS: return "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
-    case SIGNAL_LOGS: return "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
-    default: return "";
-    }
 }
 
 static bool is_otlp_http_exporter(const char *type)
@@ -307,810 +299,40 @@ static int load_fakes_options(struct loader *l, const json_t *doc)
     return 0;
 }
 
-/* ---- pod_log ---- */
-
-static const struct field pod_log_fields[] = {
-    {"pod", FIELD_STR, true, "namespace/name of the pod, e.g. default/web-7d4b9c-x2x7k"},
-    {"container", FIELD_STR, true, "the container name, e.g. nginx"},
-    {"uid", FIELD_STR, false, "the pod uid (default: derived from namespace/name, stable)"},
-    {"restart_count", FIELD_INT, false,
-     "the container's restart count: the N of N.log (default 0)"},
-    {"format", FIELD_STR, false, "docker, containerd or crio (required on a file's first step)"},
-    {"utc_offset", FIELD_STR, false,
-     "crio: the node's UTC offset written in times, e.g. \"+02:00\""},
-    {"split", FIELD_INT | FIELD_STR, false,
-     "the runtime's line buffer: longer lines are written as fragments (default 16384; 0 = "
-     "never)"},
-    {"numbered", FIELD_BOOL, false, "true: every line carries a seq=NNNNNN token (for lines:)"},
-    {"lines", FIELD_LIST, false, "the lines: {stream, text | hex | raw, partial, size, numbered}"},
-    {"repeat", FIELD_INT, false, "write `lines` this many times (default 1)"},
-    {"rotate", FIELD_STR, false, "rename (kubelet) or copytruncate (logrotate), instead of lines"},
-    {NULL, 0, false, NULL},
-};
-
-static const struct field log_line_fields[] = {
-    {"stream", FIELD_STR, false, "stdout or stderr (default stdout)"},
-    {"text", FIELD_STR, false, "the line's text"},
-    {"hex", FIELD_STR, false, "the line's bytes as hex, e.g. \"48 69 ff\" (invalid UTF-8)"},
-    {"raw", FIELD_STR, false,
-     "bytes written as they are, in no runtime format (\"{seq}\": a token)"},
-    {"partial", FIELD_BOOL, false, "true: the runtime's line does not end here (P / no \\n)"},
-    {"size", FIELD_INT | FIELD_STR, false,
-     "pad the text to this many bytes, e.g. 40000 or \"1MiB+1\""},
-    {"numbered", FIELD_BOOL, false, "overrides the step's numbered for this line"},
-    {NULL, 0, false, NULL},
-};
-
-static int load_log_line(struct loader *l, struct step_pod_log *pl, const json_t *item,
-                         bool numbered, const char *path, int line)
-{
-    struct pod_log_line *out = &pl->lines[pl->line_count];
-    memset(out, 0, sizeof(*out));
-    out->stream = "stdout";
-    out->size = -1;
-    out->numbered = numbered;
-    if (json_is_string(item)) {
-        out->bytes = (const uint8_t *)json_string_value(item);
-        out->len = json_string_length(item);
-        pl->line_count++;
-        return 0;
-    }
-    int rc = loader_check_fields(l, item, line, path, log_line_fields);
-    if (rc < 0)
-        return rc;
-    static const char *const streams[] = {"stdout", "stderr", NULL};
-    int choice;
-    if ((rc = loader_check_choice(l, item, "stream", path, streams, &choice)) < 0)
-        return rc;
-    if (choice >= 0)
-        out->stream = streams[choice];
-    int contents = (json_object_get(item, "text") != NULL) +
-                   (json_object_get(item, "hex") != NULL) + (json_object_get(item, "raw") != NULL);
-    if (contents != 1)
-        return loader_fail(l, line, path, "expected exactly one of text, hex or raw");
-    const json_t *text = json_object_get(item, "text");
-    const json_t *raw = json_object_get(item, "raw");
-    const char *hex = loader_get_string(item, "hex");
-    if (text || raw) {
-        out->bytes = (const uint8_t *)json_string_value(text ? text : raw);
-        out->len = json_string_length(text ? text : raw);
-        out->raw = raw != NULL;
-    } else {
-        uint8_t *bytes;
-        size_t n;
-        if (loader_hex_decode(hex, &bytes, &n) < 0)
-            return loader_fail(l, loader_line_of_key(l, item, "hex", line), path,
-                               "hex: expected pairs of hex digits, e.g. \"48 69 ff\"");
-        pl->owned[pl->owned_count++] = bytes;
-        out->bytes = bytes;
-        out->len = n;
-    }
-    out->partial = loader_get_bool(item, "partial", false);
-    out->numbered = loader_get_bool(item, "numbered", numbered);
-    if (out->raw && (json_object_get(item, "partial") || json_object_get(item, "size") ||
-                     json_object_get(item, "stream")))
-        return loader_fail(l, line, path,
-                           "a raw line is written as it is: stream, partial and size do not apply "
-                           "(put \"{seq}\" in it for a token)");
-    const json_t *size = json_object_get(item, "size");
-    if (size && (loader_parse_size(size, &out->size) < 0 || out->size > POD_LOG_MAX_LINE))
-        return loader_fail(l, loader_line_of_key(l, item, "size", line), path,
-                           "size: expected a size up to 8MiB such as 40000 or \"1MiB+1\"");
-    pl->line_count++;
-    return 0;
-}
-
-static int load_pod_log_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
-                             int line)
-{
-    struct known_files *known = l->known;
-    struct step_pod_log *pl = &st->pod_log;
-    int rc = loader_check_fields(l, obj, line, path, pod_log_fields);
-    if (rc < 0)
-        return rc;
-    line = loader_line_of_node(l, obj, line);
-    const char *pod = loader_get_string(obj, "pod");
-    const char *slash = strchr(pod, '/');
-    if (!slash || slash == pod || !slash[1] || strchr(slash + 1, '/') ||
-        (size_t)(slash - pod) >= sizeof(pl->namespace_name) || strlen(slash + 1) >= sizeof(pl->pod))
-        return loader_fail(
-            l, loader_line_of_key(l, obj, "pod", line), path,
-            "pod: expected namespace/name, e.g. default/web-7d4b9c-x2x7k; got \"%s\"", pod);
-    snprintf(pl->namespace_name, sizeof(pl->namespace_name), "%.*s", (int)(slash - pod), pod);
-    snprintf(pl->pod, sizeof(pl->pod), "%s", slash + 1);
-    if (strchr(pl->namespace_name, '_') || strchr(pl->pod, '_'))
-        return loader_fail(l, loader_line_of_key(l, obj, "pod", line), path,
-                           "pod: Kubernetes names have no '_' (the kubelet joins them with '_')");
-    pl->container = loader_get_string(obj, "container");
-    pl->uid = loader_get_string(obj, "uid");
-    const json_t *restarts = json_object_get(obj, "restart_count");
-    pl->restart_count = restarts ? (int)json_integer_value(restarts) : 0;
-    if (pl->restart_count < 0)
-        return loader_fail(l, loader_line_of_key(l, obj, "restart_count", line), path,
-                           "restart_count: expected 0 or more");
-    if (strchr(pl->container, '/') || !*pl->container)
-        return loader_fail(l, loader_line_of_key(l, obj, "container", line), path,
-                           "container: expected a container name");
-    if (pl->restart_count)
-        snprintf(pl->key, sizeof(pl->key), "%s/%s/%d", pod, pl->container, pl->restart_count);
-    else
-        snprintf(pl->key, sizeof(pl->key), "%s/%s", pod, pl->container);
-
-    struct known_file *kf = loader_known_file(known, pl->key);
-    const char *format = loader_get_string(obj, "format");
-    if (format) {
-        if (pod_log_format_parse(format, &pl->format) < 0)
-            return loader_fail(l, loader_line_of_key(l, obj, "format", line), path,
-                               "unknown format \"%s\" (expected docker, containerd or crio)",
-                               format);
-        if (kf && kf->format != pl->format)
-            return loader_fail(
-                l, loader_line_of_key(l, obj, "format", line), path,
-                "%s was written in %s format by an earlier step; one runtime writes a "
-                "file",
-                pl->key, pod_log_format_name(kf->format));
-    } else if (kf) {
-        pl->format = kf->format;
-    } else {
-        return loader_fail(
-            l, line, path,
-            "format: required on the first step that writes %s (docker, containerd or "
-            "crio)",
-            pl->key);
-    }
-    const char *offset = loader_get_string(obj, "utc_offset");
-    pl->utc_offset_min = 0;
-    if (offset) {
-        if (pl->format != POD_LOG_CRIO)
-            return loader_fail(l, loader_line_of_key(l, obj, "utc_offset", line), path,
-                               "utc_offset applies to crio (docker and containerd write UTC)");
-        if (pod_log_parse_utc_offset(offset, &pl->utc_offset_min) < 0)
-            return loader_fail(l, loader_line_of_key(l, obj, "utc_offset", line), path,
-                               "utc_offset: expected +hh:mm or -hh:mm, e.g. \"+02:00\"");
-    } else if (pl->format == POD_LOG_CRIO) {
-        /* The point of a crio file here is the numeric offset: Z would be a containerd line. */
-        pl->utc_offset_min = 120;
-    }
-    pl->split = POD_LOG_DEFAULT_SPLIT;
-    const json_t *split = json_object_get(obj, "split");
-    if (split) {
-        int64_t n;
-        if (loader_parse_size(split, &n) < 0 || n > POD_LOG_MAX_LINE)
-            return loader_fail(
-                l, loader_line_of_key(l, obj, "split", line), path,
-                "split: expected a size such as 16384 or \"16KiB\" (0 = never split)");
-        pl->split = (size_t)n;
-    }
-
-    const char *rotate = loader_get_string(obj, "rotate");
-    const json_t *lines = json_object_get(obj, "lines");
-    if (!rotate == !lines)
-        return loader_fail(l, line, path,
-                           "expected either lines (to write) or rotate (rename or copytruncate)");
-    if (rotate) {
-        static const char *const rotations[] = {"rename", "copytruncate", NULL};
-        int choice;
-        if ((rc = loader_check_choice(l, obj, "rotate", path, rotations, &choice)) < 0)
-            return rc;
-        static const char *const write_only[] = {"numbered", "repeat", "split", NULL};
-        for (int i = 0; write_only[i]; i++)
-            if (json_object_get(obj, write_only[i]))
-                return loader_fail(l, loader_line_of_key(l, obj, write_only[i], line), path,
-                                   "%s applies to lines, not to rotate", write_only[i]);
-        if (!kf || !kf->written)
-            return loader_fail(l, loader_line_of_key(l, obj, "rotate", line), path,
-                               "%s is rotated before any step wrote to it", pl->key);
-        pl->rotate = true;
-        pl->rotation = (enum pod_log_rotation)choice;
-        snprintf(st->label, sizeof(st->label), "pod_log %s rotate %s", pl->key, rotations[choice]);
-        return 0;
-    }
-    char sub[512];
-    loader_join(sub, sizeof(sub), path, "lines");
-    int lline = loader_line_of_key(l, obj, "lines", line);
-    if (json_array_size(lines) == 0 || json_array_size(lines) > SCENARIO_MAX_LOG_LINES)
-        return loader_fail(l, lline, sub, "expected 1 to %d lines", SCENARIO_MAX_LOG_LINES);
-    pl->lines = calloc(json_array_size(lines), sizeof(*pl->lines));
-    pl->owned = calloc(json_array_size(lines), sizeof(*pl->owned));
-    if (!pl->lines || !pl->owned)
-        return error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory");
-    bool numbered = loader_get_bool(obj, "numbered", false);
-    for (size_t i = 0; i < json_array_size(lines); i++) {
-        char isub[600];
-        snprintf(isub, sizeof(isub), "%s[%zu]", sub, i);
-        if ((rc = load_log_line(l, pl, json_array_get(lines, i), numbered, isub,
-                                loader_line_of_index(l, lines, i, lline))) < 0)
-            return rc;
-    }
-    const json_t *repeat = json_object_get(obj, "repeat");
-    pl->repeat = 1;
-    if (repeat) {
-        json_int_t n = json_integer_value(repeat);
-        if (n < 1 || n > POD_LOG_MAX_SEQ)
-            return loader_fail(l, loader_line_of_key(l, obj, "repeat", line), path,
-                               "repeat: expected 1 to %d", POD_LOG_MAX_SEQ);
-        pl->repeat = (size_t)n;
-    }
-    if (!kf) {
-        if (known->count >= POD_LOG_MAX_FILES)
-            return loader_fail(l, line, path, "more than %d pod log files", POD_LOG_MAX_FILES);
-        kf = &known->files[known->count++];
-        snprintf(kf->key, sizeof(kf->key), "%s", pl->key);
-        kf->format = pl->format;
-    }
-    kf->written = true;
-    l->s->has_pod_logs = true;
-    size_t total = pl->line_count * pl->repeat;
-    snprintf(st->label, sizeof(st->label), "pod_log %s %s %zu line%s%s", pl->key,
-             pod_log_format_name(pl->format), total, total == 1 ? "" : "s",
-             numbered ? " numbered" : "");
-    return 0;
-}
-
 /* ---- steps ---- */
 
-static const char *const step_kinds[] = {"otlp",    "fault", "wait",  "restart",
-                                         "pod_log", "stop",  "start", NULL};
-
-const char *scenario_step_kind_name(enum step_kind kind)
+static bool any_kind(const struct step_kind_desc *d)
 {
-    return (unsigned)kind < sizeof(step_kinds) / sizeof(step_kinds[0]) - 1 ? step_kinds[kind] : "?";
+    return true;
 }
 
-static const struct field otlp_fields[] = {
-    {"file", FIELD_STR, false,
-     "a payload file (OTLP JSON) under scenarios/, e.g. inputs/logs.json"},
-    {"raw", FIELD_MAP, false,
-     "a raw request: {method, path, content_type, content_encoding, body | "
-     "body_hex | body_size}"},
-    {"signal", FIELD_STR, false, "traces, metrics or logs"},
-    {"transport", FIELD_STR, false, "http or grpc"},
-    {"encoding", FIELD_STR, false, "proto or json"},
-    {"gzip", FIELD_BOOL, false, "true or false"},
-    {"timestamps", FIELD_STR, false, "now (shift every time to the run start) or keep"},
-    {"path", FIELD_STR, false, "a URL path such as /v1/logs"},
-    {"receiver", FIELD_STR, false, "the id of an otlp receiver of the config"},
-    {"expect_status", FIELD_INT, false, "an HTTP status such as 400"},
-    {"expect_body", FIELD_STR | FIELD_MAP, false,
-     "the exact body text, or one of {text, contains, json, hex, status}"},
-    {"expect_content_type", FIELD_STR, false, "a media type such as text/plain"},
-    {"expect_grpc_status", FIELD_STR | FIELD_INT, false,
-     "a gRPC status name such as UNAVAILABLE (or its number), with transport grpc"},
-    {"expect_grpc_message", FIELD_STR, false,
-     "a substring of the gRPC status message, with transport grpc"},
-    {NULL, 0, false, NULL},
-};
-
-static const struct field raw_fields[] = {
-    {"method", FIELD_STR, false, "an HTTP method such as GET"},
-    {"path", FIELD_STR, false, "a URL path such as /v1/logs"},
-    {"content_type", FIELD_STR, false, "a Content-Type value (omit to send none)"},
-    {"content_encoding", FIELD_STR, false, "a Content-Encoding value such as gzip"},
-    {"body", FIELD_STR, false, "the body as text"},
-    {"body_hex", FIELD_STR, false, "the body as hex bytes, e.g. \"ff ff 0a\""},
-    {"body_size", FIELD_INT | FIELD_STR, false, "a size such as 21000000 or \"20MiB+1\""},
-    {NULL, 0, false, NULL},
-};
-
-static const struct field expect_body_fields[] = {
-    {"text", FIELD_STR, false, "the exact body"},
-    {"contains", FIELD_STR, false, "a substring of the body"},
-    {"json", FIELD_MAP | FIELD_LIST, false, "a JSON value equal to the body's"},
-    {"hex", FIELD_STR, false, "the body's bytes as hex"},
-    {"status", FIELD_MAP, false, "a google.rpc.Status {code, message | message_contains}"},
-    {NULL, 0, false, NULL},
-};
-
-static const struct field status_fields[] = {
-    {"code", FIELD_INT, false, "a gRPC code such as 3 (InvalidArgument)"},
-    {"message", FIELD_STR, false, "the exact message"},
-    {"message_contains", FIELD_STR, false, "a substring of the message"},
-    {NULL, 0, false, NULL},
-};
-
-static int signal_of_payload(const json_t *payload)
+static bool kind_before_start(const struct step_kind_desc *d)
 {
-    static const struct {
-        const char *key;
-        int signal;
-    } keys[] = {
-        {"resourceSpans", SIGNAL_TRACES},    {"resource_spans", SIGNAL_TRACES},
-        {"resourceMetrics", SIGNAL_METRICS}, {"resource_metrics", SIGNAL_METRICS},
-        {"resourceLogs", SIGNAL_LOGS},       {"resource_logs", SIGNAL_LOGS},
-    };
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (json_object_get(payload, keys[i].key))
-            return keys[i].signal;
-    return -1;
+    return d->before_start;
 }
 
-static int load_payload(struct loader *l, struct step_otlp *o, const json_t *obj, const char *path,
-                        int line)
+/* What may run until a start: a start itself ends the stop, it does not run during it. */
+static bool kind_while_stopped(const struct step_kind_desc *d)
 {
-    char sub[512];
-    loader_join(sub, sizeof(sub), path, "file");
-    int fline = loader_line_of_key(l, obj, "file", line);
-    int rc =
-        loader_resolve(l, o->file, sizeof(o->file), l->s->scenarios_dir, o->file_label, fline, sub);
-    if (rc < 0)
-        return rc;
-    json_error_t jerr;
-    o->payload = json_load_file(o->file, 0, &jerr);
-    if (!o->payload)
-        return loader_fail(l, fline, sub, "%s:%d: %s", o->file_label, jerr.line, jerr.text);
-    int signal = signal_of_payload(o->payload);
-    if (signal < 0)
-        return loader_fail(l, fline, sub,
-                           "%s is not an OTLP JSON export request (no resourceSpans, "
-                           "resourceMetrics or resourceLogs)",
-                           o->file_label);
-    if (o->signal >= 0 && o->signal != signal)
-        return loader_fail(l, loader_line_of_key(l, obj, "signal", line), path,
-                           "signal %s does not match %s, which holds %s", signal_name(o->signal),
-                           o->file_label, signal_name(signal));
-    o->signal = signal;
-    /* Decode it now, as the proto encoding will, so a bad payload fails at load time. */
-    char *text = json_dumps(o->payload, JSON_COMPACT);
-    if (!text)
-        return error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory");
-    struct payload *decoded = NULL;
-    struct error derr;
-    rc = otlp_json_decode_payload((enum signal)signal, text, strlen(text), &decoded, &derr);
-    free(text);
-    payload_free(decoded);
-    if (rc < 0)
-        return loader_fail(l, fline, sub, "%s does not decode as OTLP %s: %s", o->file_label,
-                           signal_name(signal), derr.message);
-    return 0;
+    return d->while_stopped && d->collector != STEP_COLLECTOR_STARTS;
 }
 
-static int load_expect_body(struct loader *l, struct body_check *b, const json_t *obj,
-                            const char *path, int line)
+/* The names of the step kinds `keep` accepts, in table order, joined with ", " and with
+ * `last_separator` before the last: "otlp, fault, wait, restart, stop, start or pod_log". */
+static void kind_names(char *buf, size_t size, const char *last_separator,
+                       bool (*keep)(const struct step_kind_desc *))
 {
-    const json_t *v = json_object_get(obj, "expect_body");
-    char sub[512];
-    loader_join(sub, sizeof(sub), path, "expect_body");
-    int bline = loader_line_of_key(l, obj, "expect_body", line);
-    if (!v)
-        return 0;
-    if (json_is_string(v)) {
-        b->kind = BODY_TEXT;
-        b->text = json_string_value(v);
-        return 0;
-    }
-    int rc = loader_check_fields(l, v, bline, sub, expect_body_fields);
-    if (rc < 0)
-        return rc;
-    if (json_object_size(v) != 1)
-        return loader_fail(l, bline, sub,
-                           "expected exactly one of: text, contains, json, hex, status");
-    if ((b->text = loader_get_string(v, "text"))) {
-        b->kind = BODY_TEXT;
-    } else if ((b->text = loader_get_string(v, "contains"))) {
-        b->kind = BODY_CONTAINS;
-    } else if ((b->text = loader_get_string(v, "hex"))) {
-        uint8_t *bytes;
-        size_t n;
-        if (loader_hex_decode(b->text, &bytes, &n) < 0)
-            return loader_fail(l, bline, sub, "hex: expected pairs of hex digits, e.g. \"0a 00\"");
-        free(bytes);
-        b->kind = BODY_HEX;
-    } else if ((b->json = json_object_get(v, "json"))) {
-        b->kind = BODY_JSON;
-    } else {
-        const json_t *st = json_object_get(v, "status");
-        char ssub[600];
-        loader_join(ssub, sizeof(ssub), sub, "status");
-        if ((rc = loader_check_fields(l, st, loader_line_of_node(l, st, bline), ssub,
-                                      status_fields)) < 0)
-            return rc;
-        b->kind = BODY_STATUS;
-        b->has_code = json_object_get(st, "code") != NULL;
-        b->code = (int)json_integer_value(json_object_get(st, "code"));
-        b->message = loader_get_string(st, "message");
-        b->message_contains = loader_get_string(st, "message_contains");
-    }
-    return 0;
-}
-
-static int load_raw(struct loader *l, struct step_otlp *o, const json_t *raw, const char *path,
-                    int line)
-{
-    char sub[512];
-    loader_join(sub, sizeof(sub), path, "raw");
-    int rline = loader_line_of_node(l, raw, line);
-    int rc = loader_check_fields(l, raw, rline, sub, raw_fields);
-    if (rc < 0)
-        return rc;
-    o->raw = true;
-    o->method = loader_get_string(raw, "method");
-    if (!o->method)
-        o->method = "POST";
-    o->path = loader_get_string(raw, "path");
-    o->content_type = loader_get_string(raw, "content_type");
-    o->content_encoding = loader_get_string(raw, "content_encoding");
-    o->body_text = loader_get_string(raw, "body");
-    int bodies = (json_object_get(raw, "body") != NULL) +
-                 (json_object_get(raw, "body_hex") != NULL) +
-                 (json_object_get(raw, "body_size") != NULL);
-    if (bodies > 1)
-        return loader_fail(l, rline, sub, "give at most one of body, body_hex, body_size");
-    const char *hex = loader_get_string(raw, "body_hex");
-    if (hex && loader_hex_decode(hex, &o->body_bytes, &o->body_bytes_len) < 0)
-        return loader_fail(l, loader_line_of_key(l, raw, "body_hex", rline), sub,
-                           "body_hex: expected pairs of hex digits, e.g. \"ff ff 0a\"");
-    const json_t *size = json_object_get(raw, "body_size");
-    if (size && (loader_parse_size(size, &o->body_size) < 0 || o->body_size > MAX_RAW_BODY_SIZE))
-        return loader_fail(
-            l, loader_line_of_key(l, raw, "body_size", rline), sub,
-            "body_size: expected a size up to 256MiB such as 21000000 or \"20MiB+1\"");
-    return 0;
-}
-
-/* expect_grpc_status / expect_grpc_message, and the HTTP expectations a gRPC step cannot have
- * (and the reverse). */
-static int load_grpc_expectations(struct loader *l, struct step_otlp *o, const json_t *obj,
-                                  const char *path, int line)
-{
-    static const char *const http_only[] = {"expect_status", "expect_body", "expect_content_type",
-                                            NULL};
-    static const char *const grpc_only[] = {"expect_grpc_status", "expect_grpc_message", NULL};
-    const char *const *wrong = o->grpc ? http_only : grpc_only;
-    for (int i = 0; wrong[i]; i++)
-        if (json_object_get(obj, wrong[i]))
-            return loader_fail(l, loader_line_of_key(l, obj, wrong[i], line), path,
-                               o->grpc ? "%s is an HTTP check; a gRPC call is checked with "
-                                         "expect_grpc_status and expect_grpc_message"
-                                       : "%s needs transport: grpc",
-                               wrong[i]);
-    o->expect_grpc_code = GRPC_CODE_OK;
-    o->expect_grpc_message = loader_get_string(obj, "expect_grpc_message");
-    const json_t *v = json_object_get(obj, "expect_grpc_status");
-    if (!v)
-        return 0;
-    for (int code = GRPC_CODE_OK; code <= GRPC_CODE_UNAUTHENTICATED; code++) {
-        if (json_is_integer(v) ? json_integer_value(v) == code
-                               : !strcmp(json_string_value(v), grpc_code_name(code))) {
-            o->expect_grpc_code = code;
-            return 0;
-        }
-    }
-    return loader_fail(
-        l, loader_line_of_key(l, obj, "expect_grpc_status", line), path,
-        "expect_grpc_status: expected a gRPC status name (OK, CANCELLED, UNKNOWN, "
-        "INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, "
-        "PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, "
-        "OUT_OF_RANGE, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED) "
-        "or its number");
-}
-
-/* A raw gRPC call: a method (raw.path, default the signal's Export) and a message body; the
- * HTTP parts of raw have no meaning on a gRPC stream. */
-static int finish_raw_grpc(struct loader *l, struct step *st, const json_t *raw, const char *path,
-                           int line)
-{
-    struct step_otlp *o = &st->otlp;
-    static const char *const http_parts[] = {"method", "content_type", "content_encoding", NULL};
-    for (int i = 0; http_parts[i]; i++)
-        if (json_object_get(raw, http_parts[i]))
-            return loader_fail(
-                l, loader_line_of_key(l, raw, http_parts[i], line), path,
-                "raw.%s has no meaning for a gRPC call: give raw.path (the full method "
-                "name, /package.Service/Method) and a body",
-                http_parts[i]);
-    if (!o->path && o->signal < 0)
-        return loader_fail(
-            l, line, path,
-            "a raw gRPC call needs raw.path (/package.Service/Method) or signal (for its "
-            "Export method)");
-    if (!o->path)
-        o->path = scenario_otlp_grpc_method(o->signal);
-    snprintf(st->label, sizeof(st->label), "otlp grpc raw %s", o->path);
-    return 0;
-}
-
-static int load_otlp_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
-                          int line)
-{
-    struct step_otlp *o = &st->otlp;
-    int rc = loader_check_fields(l, obj, line, path, otlp_fields);
-    if (rc < 0)
-        return rc;
-    line = loader_line_of_node(l, obj, line);
-    o->signal = -1;
-    o->body_size = -1;
-    o->expect_status = 200;
-    const char *signal = loader_get_string(obj, "signal");
-    if (signal) {
-        enum signal sig;
-        if (signal_parse(signal, &sig) < 0 || strchr(signal, '/'))
-            return loader_fail(l, loader_line_of_key(l, obj, "signal", line), path,
-                               "unknown signal \"%s\" (expected traces, metrics or logs)", signal);
-        o->signal = (int)sig;
-    }
-    static const char *const transports[] = {"http", "grpc", NULL};
-    int choice;
-    if ((rc = loader_check_choice(l, obj, "transport", path, transports, &choice)) < 0)
-        return rc;
-    o->grpc = choice == 1;
-    if ((rc = load_grpc_expectations(l, o, obj, path, line)) < 0)
-        return rc;
-    static const char *const encodings[] = {"proto", "json", NULL};
-    if ((rc = loader_check_choice(l, obj, "encoding", path, encodings, &choice)) < 0)
-        return rc;
-    o->json_encoding = choice == 1;
-    static const char *const stamps[] = {"now", "keep", NULL};
-    if ((rc = loader_check_choice(l, obj, "timestamps", path, stamps, &choice)) < 0)
-        return rc;
-    o->timestamps_now = choice == 0;
-    o->gzip = loader_get_bool(obj, "gzip", false);
-    o->receiver = loader_get_string(obj, "receiver");
-    if (json_object_get(obj, "expect_status")) {
-        o->expect_status = (int)json_integer_value(json_object_get(obj, "expect_status"));
-        if (o->expect_status < 100 || o->expect_status > 599)
-            return loader_fail(l, loader_line_of_key(l, obj, "expect_status", line), path,
-                               "expect_status: expected an HTTP status (100-599)");
-    }
-    o->expect_content_type = loader_get_string(obj, "expect_content_type");
-    if ((rc = load_expect_body(l, &o->expect_body, obj, path, line)) < 0)
-        return rc;
-
-    const json_t *raw = json_object_get(obj, "raw");
-    o->file_label = loader_get_string(obj, "file");
-    if (!raw == !o->file_label)
-        return loader_fail(l, line, path,
-                           "expected exactly one of file (a payload) or raw (a request "
-                           "for bad-input cases)");
-    if (raw) {
-        static const char *const file_only[] = {"encoding", "gzip", "timestamps", "path", NULL};
-        for (int i = 0; file_only[i]; i++)
-            if (json_object_get(obj, file_only[i]))
-                return loader_fail(
-                    l, loader_line_of_key(l, obj, file_only[i], line), path,
-                    "%s applies to file payloads; a raw request states content_type, "
-                    "content_encoding and path inside raw",
-                    file_only[i]);
-        if ((rc = load_raw(l, o, raw, path, line)) < 0)
-            return rc;
-        if (o->grpc)
-            return finish_raw_grpc(l, st, raw, path, line);
-        if (!o->path && o->signal < 0)
-            return loader_fail(l, line, path,
-                               "a raw request needs raw.path or signal (for /v1/<signal>)");
-        snprintf(st->label, sizeof(st->label), "otlp raw %s %s%s%s", o->method,
-                 o->path ? o->path : "/v1/", o->path ? "" : signal_name(o->signal),
-                 o->content_type ? "" : " (no content type)");
-        return 0;
-    }
-    if ((rc = load_payload(l, o, obj, path, line)) < 0)
-        return rc;
-    o->path = loader_get_string(obj, "path");
-    if (o->grpc) {
-        if (o->json_encoding)
-            return loader_fail(l, loader_line_of_key(l, obj, "encoding", line), path,
-                               "OTLP over gRPC carries protobuf only (encoding json is OTLP/HTTP)");
-        if (o->path)
-            return loader_fail(
-                l, loader_line_of_key(l, obj, "path", line), path,
-                "a gRPC payload goes to its signal's Export method; call another method "
-                "with raw: {path: /package.Service/Method}");
-        o->path = scenario_otlp_grpc_method(o->signal);
-        snprintf(st->label, sizeof(st->label), "otlp grpc %s %s (proto%s%s)",
-                 signal_name(o->signal), o->file_label, o->gzip ? ", gzip" : "",
-                 o->timestamps_now ? ", timestamps now" : "");
-        return 0;
-    }
-    o->content_type = o->json_encoding ? "application/json" : "application/x-protobuf";
-    o->content_encoding = o->gzip ? "gzip" : NULL;
-    snprintf(st->label, sizeof(st->label), "otlp %s %s (%s%s%s)", signal_name(o->signal),
-             o->file_label, o->json_encoding ? "json" : "proto", o->gzip ? ", gzip" : "",
-             o->timestamps_now ? ", timestamps now" : "");
-    return 0;
-}
-
-static const struct field fault_spec_fields[] = {
-    {"status", FIELD_INT, false, "an HTTP status the fake answers with, e.g. 503"},
-    {"retry_after", FIELD_STR | FIELD_INT, false, "a Retry-After value in seconds, e.g. \"2\""},
-    {"body", FIELD_STR, false, "the message of the error body"},
-    {"times", FIELD_INT, false, "how many requests the fault applies to (omit: until cleared)"},
-    {"latency_ms", FIELD_INT, false, "a delay in milliseconds before answering"},
-    {"stall", FIELD_BOOL, false, "true to hold requests until the fault is cleared"},
-    {"reset", FIELD_BOOL, false, "true to drop the connection without answering"},
-    {"grpc_status", FIELD_STR | FIELD_INT, false,
-     "a gRPC status a gRPC front answers with, e.g. UNAVAILABLE or RESOURCE_EXHAUSTED"},
-    {"message", FIELD_STR, false, "the gRPC status message"},
-    {"retry_info_delay", FIELD_STR, false,
-     "a delay such as \"1s\" for a google.rpc.RetryInfo in the gRPC status details"},
-    {NULL, 0, false, NULL},
-};
-
-static int load_fault_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
-                           int line)
-{
-    struct step_fault *f = &st->fault;
-    if (!json_is_object(obj) || json_object_size(obj) != 1)
-        return loader_fail(l, line, path,
-                           "expected one fake and its fault, e.g. {loki: {status: 503, "
-                           "retry_after: \"1\", times: 2}} or {loki: clear}");
-    const char *key = json_object_iter_key(json_object_iter((json_t *)obj));
-    const json_t *spec = json_object_get(obj, key);
-    int kline = loader_line_of_key(l, obj, key, line);
-    if (scenario_fake_parse(key, &f->fake) < 0)
-        return loader_fail(l, kline, path,
-                           "unknown fake \"%s\" (expected one of: prometheus, loki, "
-                           "tempo)",
-                           key);
-    char sub[512];
-    loader_join(sub, sizeof(sub), path, key);
-    if (json_is_string(spec) && !strcmp(json_string_value(spec), "clear")) {
-        f->clear = true;
-        snprintf(st->label, sizeof(st->label), "fault %s clear", key);
-        return 0;
-    }
-    int rc = loader_check_fields(l, spec, kline, sub, fault_spec_fields);
-    if (rc < 0)
-        return rc;
-    const json_t *status = json_object_get(spec, "status");
-    if (status && (json_integer_value(status) < 200 || json_integer_value(status) > 599))
-        return loader_fail(l, kline, sub, "status: expected 200-599");
-    const json_t *grpc_status = json_object_get(spec, "grpc_status");
-    if (!status && !grpc_status && !loader_get_bool(spec, "reset", false) &&
-        !loader_get_bool(spec, "stall", false) && !json_object_get(spec, "latency_ms"))
-        return loader_fail(l, kline, sub,
-                           "a fault needs status, reset, stall or latency_ms (or grpc_status)");
-    const json_t *times = json_object_get(spec, "times");
-    if (times && json_integer_value(times) < 1)
-        return loader_fail(l, kline, sub,
-                           "times: expected at least 1 (omit it for \"until cleared\")");
-    f->spec = spec;
-    char times_text[32] = "";
-    if (times)
-        snprintf(times_text, sizeof(times_text), " x%" JSON_INTEGER_FORMAT,
-                 json_integer_value(times));
-    char what[32];
-    if (status)
-        snprintf(what, sizeof(what), "%" JSON_INTEGER_FORMAT, json_integer_value(status));
-    else if (json_is_string(grpc_status))
-        snprintf(what, sizeof(what), "%s", json_string_value(grpc_status));
-    else if (grpc_status)
-        snprintf(what, sizeof(what), "grpc %" JSON_INTEGER_FORMAT, json_integer_value(grpc_status));
-    else
-        snprintf(what, sizeof(what), "%s",
-                 loader_get_bool(spec, "reset", false)   ? "reset"
-                 : loader_get_bool(spec, "stall", false) ? "stall"
-                                                         : "delay");
-    snprintf(st->label, sizeof(st->label), "fault %s %s%s", key, what, times_text);
-    return 0;
-}
-
-static int load_tailing(struct loader *l, struct step_wait *w, const json_t *list, const char *path,
-                        int line)
-{
-    int rc = loader_string_list(l, list, path, w->tailing, &w->tailing_count,
-                                "a pod log file: namespace/pod/container");
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < w->tailing_count; i++) {
-        if (loader_known_file(l->known, w->tailing[i]))
+    size_t total = 0, done = 0, n = 0;
+    for (size_t i = 0; steps_registry[i]; i++)
+        total += keep(steps_registry[i]);
+    buf[0] = '\0';
+    for (size_t i = 0; steps_registry[i] && n < size; i++) {
+        if (!keep(steps_registry[i]))
             continue;
-        char sub[600];
-        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-        return loader_fail(l, loader_line_of_index(l, list, i, line), sub,
-                           "no pod_log step before this one writes \"%s\"", w->tailing[i]);
+        const char *separator = done == 0 ? "" : done + 1 == total ? last_separator : ", ";
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", separator, steps_registry[i]->name);
+        done++;
     }
-    if (w->tailing_count == 0)
-        return loader_fail(l, line, path, "expected at least one pod log file");
-    return 0;
-}
-
-static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
-                          int line)
-{
-    struct step_wait *w = &st->wait;
-    static const char *const known = "prometheus, loki, tempo, collector, lines, tailing, timeout";
-    if (!json_is_object(obj))
-        return loader_fail(l, line, path,
-                           "expected conditions such as {loki: {records: 2}, timeout: "
-                           "10s}; got %s",
-                           loader_type_name(obj));
-    line = loader_line_of_node(l, obj, line);
-    const char *key;
-    json_t *value;
-    char sub[512];
-    int rc;
-    json_object_foreach((json_t *)obj, key, value)
-    {
-        int kline = loader_line_of_key(l, obj, key, line);
-        loader_join(sub, sizeof(sub), path, key);
-        enum fake_id fake;
-        if (!strcmp(key, "timeout"))
-            continue;
-        if (!strcmp(key, "collector"))
-            rc = loader_collector_counts(l, value, sub, kline, COND_GE, w->conds, &w->count);
-        else if (!strcmp(key, "lines"))
-            rc = loader_lines_checks(l, value, sub, kline, COND_GE, w->lines, &w->lines_count);
-        else if (!strcmp(key, "tailing"))
-            rc = load_tailing(l, w, value, sub, kline);
-        else if (scenario_fake_parse(key, &fake) == 0)
-            rc = loader_fake_counts(l, fake, value, sub, kline, COND_GE, w->conds, &w->count);
-        else
-            return loader_fail(l, kline, path, "unknown condition \"%s\" (expected one of: %s)",
-                               key, known);
-        if (rc < 0)
-            return rc;
-    }
-    if (w->count == 0 && w->lines_count == 0 && w->tailing_count == 0)
-        return loader_fail(l, line, path, "nothing to wait for (expected one of: %s)", known);
-    if ((rc = loader_get_duration(l, obj, "timeout", path, DEFAULT_WAIT_TIMEOUT_MS,
-                                  &w->timeout_ms)) < 0)
-        return rc;
-    size_t n = (size_t)snprintf(st->label, sizeof(st->label), "wait");
-    for (size_t i = 0; i < w->count && n < sizeof(st->label); i++) {
-        char cond[64];
-        condition_format(&w->conds[i].cond, cond, sizeof(cond));
-        n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s %s.%s %s", i ? "," : "",
-                              w->conds[i].collector ? "collector"
-                                                    : scenario_fake_name(w->conds[i].fake),
-                              w->conds[i].label, cond);
-    }
-    for (size_t i = 0; i < w->lines_count && n < sizeof(st->label); i++) {
-        const struct lines_check *c = &w->lines[i];
-        char cond[64];
-        if (c->all)
-            snprintf(cond, sizeof(cond), "all");
-        else
-            condition_format(&c->cond, cond, sizeof(cond));
-        n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s lines%s%s%s.%s %s",
-                              n > 4 ? "," : "", c->file ? "[" : "", c->file ? c->file : "",
-                              c->file ? "]" : "", lines_measure_name(c->measure), cond);
-    }
-    for (size_t i = 0; i < w->tailing_count && n < sizeof(st->label); i++)
-        n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s tailing %s",
-                              n > 4 ? "," : "", w->tailing[i]);
-    return 0;
-}
-
-static const struct field restart_fields[] = {
-    {"signal", FIELD_STR, false, "TERM (graceful: must exit 0) or KILL"},
-    {"timeout", FIELD_STR, false, "how long the collector may take to exit, e.g. 30s"},
-    {NULL, 0, false, NULL},
-};
-
-static int load_restart_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
-                             int line)
-{
-    struct step_restart *r = &st->restart;
-    json_t *empty = NULL;
-    if (json_is_null(obj)) /* `- restart:` alone means the defaults */
-        obj = empty = json_object();
-    int rc = loader_check_fields(l, obj, line, path, restart_fields);
-    if (rc < 0)
-        goto done;
-    static const char *const signals[] = {"TERM", "KILL", NULL};
-    int choice;
-    if ((rc = loader_check_choice(l, obj, "signal", path, signals, &choice)) < 0)
-        goto done;
-    r->signal = choice == 1 ? SIGKILL : SIGTERM;
-    if ((rc = loader_get_duration(l, obj, "timeout", path, DEFAULT_RESTART_TIMEOUT_MS,
-                                  &r->timeout_ms)) < 0)
-        goto done;
-    snprintf(st->label, sizeof(st->label), "%s %s", st->kind == STEP_STOP ? "stop" : "restart",
-             r->signal == SIGKILL ? "KILL" : "TERM");
-done:
-    json_decref(empty);
-    return rc;
-}
-
-/* `- start:` (or `start: {}`): start the collector stopped by a `stop` step, wait until it listens.
- */
-static int load_start_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
-                           int line)
-{
-    if (!json_is_null(obj) && !(json_is_object(obj) && json_object_size(obj) == 0))
-        return loader_fail(l, line, path,
-                           "start takes no options (it waits for the collector to listen)");
-    snprintf(st->label, sizeof(st->label), "start");
-    return 0;
 }
 
 /* A stop leaves the collector down until a start: waits and sends in between would only see it
@@ -1120,20 +342,24 @@ static int check_stop_start(struct loader *l, const struct step *steps, size_t c
     bool stopped = false;
     for (size_t i = 0; i < count; i++) {
         const struct step *st = &steps[i];
+        const struct step_kind_desc *d = st->desc;
         char path[64];
         snprintf(path, sizeof(path), "steps[%zu]", i);
-        if (st->kind == STEP_STOP && stopped)
+        if (d->collector == STEP_COLLECTOR_STOPS && stopped)
             return loader_fail(l, st->line, path,
                                "the collector is already stopped (start it first)");
-        if (st->kind == STEP_START && !stopped)
-            return loader_fail(l, st->line, path, "start needs a stop before it");
-        if (stopped && st->kind != STEP_POD_LOG && st->kind != STEP_START)
-            return loader_fail(
-                l, st->line, path,
-                "the collector is stopped here: only pod_log steps can run until start");
-        if (st->kind == STEP_STOP)
+        if (d->collector == STEP_COLLECTOR_STARTS && !stopped)
+            return loader_fail(l, st->line, path, "%s needs a stop before it", d->name);
+        if (stopped && !kind_while_stopped(d) && d->collector != STEP_COLLECTOR_STARTS) {
+            char kinds[128];
+            kind_names(kinds, sizeof(kinds), " and ", kind_while_stopped);
+            return loader_fail(l, st->line, path,
+                               "the collector is stopped here: only %s steps can run until start",
+                               kinds);
+        }
+        if (d->collector == STEP_COLLECTOR_STOPS)
             stopped = true;
-        else if (st->kind == STEP_START)
+        else if (d->collector == STEP_COLLECTOR_STARTS)
             stopped = false;
     }
     if (stopped)
@@ -1141,10 +367,31 @@ static int check_stop_start(struct loader *l, const struct step *steps, size_t c
     return 0;
 }
 
-/* Loads `steps` (or `before_start`, where only pod_log steps are allowed: they run before the
- * collector starts, so nothing else has anything to act on). */
+/* Checks a step's body against its kind's field table and loads it. A bare kind's null body
+ * (`- restart:` alone) is loaded as an empty mapping, the defaults. */
+static int load_step(struct loader *l, struct step *st, const json_t *body, const char *path,
+                     int line)
+{
+    const struct step_kind_desc *d = st->desc;
+    json_t *empty = NULL;
+    int rc;
+    if (d->bare && json_is_null(body)) {
+        if (!(body = empty = json_object()))
+            return error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    }
+    if (d->fields && (rc = loader_check_fields(l, body, line, path, d->fields)) < 0)
+        goto done;
+    rc = d->load(l, st, body, path, line);
+done:
+    json_decref(empty);
+    return rc;
+}
+
+/* Loads `steps` (or `before_start`, where only kinds marked before_start are allowed: they run
+ * before the collector starts, so nothing else has anything to act on). A step is counted before
+ * it loads, so scenario_free releases what a failed load had allocated. */
 static int load_step_list(struct loader *l, const json_t *doc, const char *name, struct step *out,
-                          size_t *count, size_t max, bool pod_log_only)
+                          size_t *count, size_t max, bool before_start)
 {
     const json_t *steps = json_object_get(doc, name);
     if (!steps)
@@ -1153,6 +400,7 @@ static int load_step_list(struct loader *l, const json_t *doc, const char *name,
     if (!json_is_array(steps))
         return loader_fail(l, line, name, "expected a list of steps, got %s",
                            loader_type_name(steps));
+    char kinds[256];
     for (size_t i = 0; i < json_array_size(steps); i++) {
         char path[64];
         snprintf(path, sizeof(path), "%s[%zu]", name, i);
@@ -1160,45 +408,36 @@ static int load_step_list(struct loader *l, const json_t *doc, const char *name,
         int iline = loader_line_of_index(l, steps, i, line);
         if (i >= max)
             return loader_fail(l, iline, path, "too many steps (at most %zu)", max);
-        if (!json_is_object(item) || json_object_size(item) != 1)
-            return loader_fail(l, iline, path,
-                               pod_log_only ? "expected a pod_log step"
-                                            : "expected a mapping with one key: otlp, fault, wait, "
-                                              "restart, stop, start or pod_log");
+        if (!json_is_object(item) || json_object_size(item) != 1) {
+            kind_names(kinds, sizeof(kinds), " or ", before_start ? kind_before_start : any_kind);
+            return loader_fail(
+                l, iline, path,
+                before_start ? "expected a %s step" : "expected a mapping with one key: %s", kinds);
+        }
         const char *kind = json_object_iter_key(json_object_iter((json_t *)item));
         const json_t *body = json_object_get(item, kind);
         int kline = loader_line_of_key(l, item, kind, iline);
-        int k = 0;
-        while (step_kinds[k] && strcmp(step_kinds[k], kind) != 0)
-            k++;
-        if (!step_kinds[k])
+        const struct step_kind_desc *d = steps_find(kind);
+        if (!d) {
+            kind_names(kinds, sizeof(kinds), ", ", any_kind);
             return loader_fail(
-                l, kline, path,
-                "unknown step \"%s\" (expected one of: otlp, fault, wait, "
-                "restart, stop, start, pod_log%s)",
-                kind, !strcmp(kind, "sleep") ? "; there is no sleep: wait for a condition" : "");
-        if (pod_log_only && k != STEP_POD_LOG)
-            return loader_fail(
-                l, kline, path,
-                "before_start holds pod_log steps only (the files that exist when the "
-                "collector starts); put %s under steps",
-                kind);
+                l, kline, path, "unknown step \"%s\" (expected one of: %s%s)", kind, kinds,
+                !strcmp(kind, "sleep") ? "; there is no sleep: wait for a condition" : "");
+        }
+        if (before_start && !d->before_start) {
+            kind_names(kinds, sizeof(kinds), " and ", kind_before_start);
+            return loader_fail(l, kline, path,
+                               "before_start holds %s steps only (the files that exist when the "
+                               "collector starts); put %s under steps",
+                               kinds, kind);
+        }
         struct step *st = &out[(*count)++];
-        st->kind = (enum step_kind)k;
+        st->desc = d;
+        st->kind = d->kind;
         st->line = kline;
         char sub[96];
         snprintf(sub, sizeof(sub), "%s.%s", path, kind);
-        int rc;
-        switch (st->kind) {
-        case STEP_OTLP: rc = load_otlp_step(l, st, body, sub, kline); break;
-        case STEP_FAULT: rc = load_fault_step(l, st, body, sub, kline); break;
-        case STEP_WAIT: rc = load_wait_step(l, st, body, sub, kline); break;
-        case STEP_RESTART: rc = load_restart_step(l, st, body, sub, kline); break;
-        case STEP_POD_LOG: rc = load_pod_log_step(l, st, body, sub, kline); break;
-        case STEP_STOP: rc = load_restart_step(l, st, body, sub, kline); break;
-        case STEP_START: rc = load_start_step(l, st, body, sub, kline); break;
-        default: rc = -EINVAL;
-        }
+        int rc = load_step(l, st, body, sub, kline);
         if (rc < 0)
             return rc;
     }
@@ -1215,6 +454,25 @@ static int load_steps(struct loader *l, const json_t *doc)
     if (rc == 0)
         rc = check_stop_start(l, s->steps, s->step_count);
     return rc;
+}
+
+/* The kinds' checks against the whole scenario, once it has loaded. */
+static int check_steps(struct loader *l)
+{
+    struct scenario *s = l->s;
+    for (size_t i = 0; i < s->pre_step_count + s->step_count; i++) {
+        bool pre = i < s->pre_step_count;
+        const struct step *st = pre ? &s->pre_steps[i] : &s->steps[i - s->pre_step_count];
+        if (!st->desc->check)
+            continue;
+        char path[96];
+        snprintf(path, sizeof(path), "%s[%zu].%s", pre ? "before_start" : "steps",
+                 pre ? i : i - s->pre_step_count, st->desc->name);
+        int rc = st->desc->check(l, st, path);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* ---- expect ---- */
@@ -1517,29 +775,8 @@ int scenario_load(const char *path, const char *root, struct scenario **out, str
         (rc = loader_get_duration(&l, doc, "startup_timeout", "", DEFAULT_STARTUP_TIMEOUT_MS,
                                   &s->startup_timeout_ms)) < 0 ||
         (rc = load_finding(&l, doc)) < 0 || (rc = load_steps(&l, doc)) < 0 ||
-        (rc = load_expect(&l, doc)) < 0)
+        (rc = load_expect(&l, doc)) < 0 || (rc = check_steps(&l)) < 0)
         goto fail;
-    /* An otlp step needs an otlp receiver with its transport in the config. */
-    const char *ids[16];
-    bool http[16], grpc[16];
-    size_t receivers = scenario_otlp_receivers(s->config, ids, http, grpc, 16);
-    for (size_t i = 0; i < s->step_count; i++) {
-        struct step_otlp *o = &s->steps[i].otlp;
-        if (s->steps[i].kind != STEP_OTLP)
-            continue;
-        bool found = false;
-        for (size_t r = 0; r < receivers && !found; r++)
-            found = (o->grpc ? grpc[r] : http[r]) && (!o->receiver || !strcmp(o->receiver, ids[r]));
-        if (!found) {
-            char sub[64];
-            snprintf(sub, sizeof(sub), "steps[%zu].otlp", i);
-            rc = loader_fail(&l, s->steps[i].line, sub,
-                             "%s has no otlp receiver%s%s%s with protocols.%s", s->config_label,
-                             o->receiver ? " \"" : "", o->receiver ? o->receiver : "",
-                             o->receiver ? "\"" : "", o->grpc ? "grpc" : "http");
-            goto fail;
-        }
-    }
     free(known);
     *out = s;
     return 0;
@@ -1555,15 +792,8 @@ void scenario_free(struct scenario *s)
         return;
     for (size_t i = 0; i < s->step_count + s->pre_step_count; i++) {
         struct step *st = i < s->step_count ? &s->steps[i] : &s->pre_steps[i - s->step_count];
-        if (st->kind == STEP_OTLP) {
-            json_decref(st->otlp.payload);
-            free(st->otlp.body_bytes);
-        } else if (st->kind == STEP_POD_LOG) {
-            for (size_t j = 0; j < st->pod_log.owned_count; j++)
-                free(st->pod_log.owned[j]);
-            free(st->pod_log.owned);
-            free(st->pod_log.lines);
-        }
+        if (st->desc && st->desc->free)
+            st->desc->free(st);
     }
     for (size_t i = 0; i < s->env_count; i++)
         free((char *)s->env[i]);

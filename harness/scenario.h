@@ -3,9 +3,8 @@
  *
  * A scenario is data, like curl's tests/data/testNNN: the collector config it runs, which fake
  * each exporter sends to, the steps (send OTLP, write pod logs, inject a fault, wait for a
- * condition, restart the
- * collector) and what to verify. The loader rejects anything it does not understand - unknown
- * keys included - with the file, the line and what it expected:
+ * condition, restart the collector) and what to verify. The loader rejects anything it does not
+ * understand - unknown keys included - with the file, the line and what it expected:
  *
  *   scenarios/x.yaml:12: steps[2].wait: unknown condition "lokki" (expected one of: loki,
  *   prometheus, tempo, collector, timeout)
@@ -16,6 +15,11 @@
  * and the file's own is kept beside it. Pod log files are checked in step order: a file's first
  * step names its runtime format, later steps inherit it, and waits and expectations may only
  * name files an earlier step writes.
+ *
+ * Each step kind is a descriptor in its own file (steps.h): scenario.c loads the top level and
+ * the step lists, and hands each step's body to its kind. The per-kind structs below are what
+ * those kinds fill in; they live here, in the union of struct step, so a scenario is one
+ * allocation and tests can read what a step became.
  *
  * Strings in these structs are borrowed from the parsed document the scenario owns (`doc`);
  * resolved paths are copied into fixed buffers. Indices in messages are 0-based.
@@ -47,8 +51,9 @@ const char *scenario_fake_name(enum fake_id fake);
 /* "prometheus" -> FAKE_PROMETHEUS; -EINVAL otherwise. */
 int scenario_fake_parse(const char *name, enum fake_id *out);
 
-/* stop and start split a restart in two, so steps can run while the collector is down (lines a
- * container writes while the DaemonSet pod restarts). */
+/* Which kind a step is, for code that must tell kinds apart (tests); everything else goes through
+ * the step's descriptor (steps.h). stop and start split a restart in two, so steps can run while
+ * the collector is down (lines a container writes while the DaemonSet pod restarts). */
 enum step_kind {
     STEP_OTLP = 0,
     STEP_FAULT,
@@ -58,9 +63,6 @@ enum step_kind {
     STEP_STOP,
     STEP_START
 };
-
-/* "otlp", "fault", "wait", "restart", "pod_log", "stop", "start". */
-const char *scenario_step_kind_name(enum step_kind kind);
 
 enum body_check_kind { BODY_ANY = 0, BODY_TEXT, BODY_CONTAINS, BODY_JSON, BODY_HEX, BODY_STATUS };
 
@@ -159,8 +161,13 @@ struct step_pod_log {
     enum pod_log_rotation rotation;
 };
 
+struct step_kind_desc; /* steps.h */
+
+/* One step: what its kind's load filled in (its file, step_<kind>.c, says what each field
+ * means to it). */
 struct step {
-    enum step_kind kind;
+    const struct step_kind_desc *desc; /* the kind: name, load, run, free (steps.h) */
+    enum step_kind kind;               /* desc->kind */
     int line;
     char label[384]; /* for progress lines: "otlp logs json", "wait loki.records>=2" */
     union {
@@ -237,10 +244,6 @@ const char *scenario_fake_stat(enum fake_id fake, const char *key);
 /* The condition keys valid for `fake`, comma-separated ("requests, ..., records, entries"),
  * for messages. */
 void scenario_fake_count_keys(enum fake_id fake, char *buf, size_t size);
-
-/* The gRPC method an OTLP exporter calls for `signal` (enum signal of pdata.h):
- * "/opentelemetry.proto.collector.trace.v1.TraceService/Export" ... */
-const char *scenario_otlp_grpc_method(int signal);
 
 /* The otlp receivers of a collector config that have an http / grpc protocol, in config order:
  * fills ids (borrowed from config) and returns how many. */

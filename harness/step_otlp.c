@@ -4,6 +4,11 @@
  * grpc`, a unary call to its gRPC endpoint (common/grpcc: gRPC C core, plaintext h2c), checked
  * in gRPC terms (status code and message).
  *
+ * Loading opens and decodes the payload file, so a typo in a path or a payload that is not OTLP
+ * fails at load time, not halfway through a run; options that cannot go together (json over
+ * gRPC, an HTTP check on a gRPC call, file options on a raw request) are refused there too, and
+ * once the scenario has loaded, the config must have an otlp receiver with the step's transport.
+ *
  * A payload is sent as upstream clients send it: protobuf (the JSON file decoded with
  * otlp_json_decode_payload and encoded with payload_encode) or the JSON text itself, optionally
  * gzip-compressed, with the matching Content-Type/Content-Encoding. A raw request sends exactly
@@ -31,13 +36,398 @@
 #include "compress.h"
 #include "google/rpc/status.pb-c.h"
 #include "grpcc.h"
+#include "grpcd.h"
 #include "httpc.h"
 #include "otlp_json.h"
 #include "pdata.h"
+#include "scenario_loader.h"
 #include "timeshift.h"
 
 #define BODY_SHOWN 200
 #define CALL_TIMEOUT_MS 60000
+#define MAX_RAW_BODY_SIZE (256LL * 1024 * 1024)
+
+/* ---- load ---- */
+
+static const struct field otlp_fields[] = {
+    {"file", FIELD_STR, false,
+     "a payload file (OTLP JSON) under scenarios/, e.g. inputs/logs.json"},
+    {"raw", FIELD_MAP, false,
+     "a raw request: {method, path, content_type, content_encoding, body | "
+     "body_hex | body_size}"},
+    {"signal", FIELD_STR, false, "traces, metrics or logs"},
+    {"transport", FIELD_STR, false, "http or grpc"},
+    {"encoding", FIELD_STR, false, "proto or json"},
+    {"gzip", FIELD_BOOL, false, "true or false"},
+    {"timestamps", FIELD_STR, false, "now (shift every time to the run start) or keep"},
+    {"path", FIELD_STR, false, "a URL path such as /v1/logs"},
+    {"receiver", FIELD_STR, false, "the id of an otlp receiver of the config"},
+    {"expect_status", FIELD_INT, false, "an HTTP status such as 400"},
+    {"expect_body", FIELD_STR | FIELD_MAP, false,
+     "the exact body text, or one of {text, contains, json, hex, status}"},
+    {"expect_content_type", FIELD_STR, false, "a media type such as text/plain"},
+    {"expect_grpc_status", FIELD_STR | FIELD_INT, false,
+     "a gRPC status name such as UNAVAILABLE (or its number), with transport grpc"},
+    {"expect_grpc_message", FIELD_STR, false,
+     "a substring of the gRPC status message, with transport grpc"},
+    {NULL, 0, false, NULL},
+};
+
+static const struct field raw_fields[] = {
+    {"method", FIELD_STR, false, "an HTTP method such as GET"},
+    {"path", FIELD_STR, false, "a URL path such as /v1/logs"},
+    {"content_type", FIELD_STR, false, "a Content-Type value (omit to send none)"},
+    {"content_encoding", FIELD_STR, false, "a Content-Encoding value such as gzip"},
+    {"body", FIELD_STR, false, "the body as text"},
+    {"body_hex", FIELD_STR, false, "the body as hex bytes, e.g. \"ff ff 0a\""},
+    {"body_size", FIELD_INT | FIELD_STR, false, "a size such as 21000000 or \"20MiB+1\""},
+    {NULL, 0, false, NULL},
+};
+
+static const struct field expect_body_fields[] = {
+    {"text", FIELD_STR, false, "the exact body"},
+    {"contains", FIELD_STR, false, "a substring of the body"},
+    {"json", FIELD_MAP | FIELD_LIST, false, "a JSON value equal to the body's"},
+    {"hex", FIELD_STR, false, "the body's bytes as hex"},
+    {"status", FIELD_MAP, false, "a google.rpc.Status {code, message | message_contains}"},
+    {NULL, 0, false, NULL},
+};
+
+static const struct field status_fields[] = {
+    {"code", FIELD_INT, false, "a gRPC code such as 3 (InvalidArgument)"},
+    {"message", FIELD_STR, false, "the exact message"},
+    {"message_contains", FIELD_STR, false, "a substring of the message"},
+    {NULL, 0, false, NULL},
+};
+
+/* The gRPC method an OTLP exporter calls for `signal` (enum signal of pdata.h). */
+static const char *grpc_export_method(int signal)
+{
+    switch (signal) {
+    case SIGNAL_TRACES: return "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    case SIGNAL_METRICS: return "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    case SIGNAL_LOGS: return "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    default: return "";
+    }
+}
+
+static int signal_of_payload(const json_t *payload)
+{
+    static const struct {
+        const char *key;
+        int signal;
+    } keys[] = {
+        {"resourceSpans", SIGNAL_TRACES},    {"resource_spans", SIGNAL_TRACES},
+        {"resourceMetrics", SIGNAL_METRICS}, {"resource_metrics", SIGNAL_METRICS},
+        {"resourceLogs", SIGNAL_LOGS},       {"resource_logs", SIGNAL_LOGS},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (json_object_get(payload, keys[i].key))
+            return keys[i].signal;
+    return -1;
+}
+
+static int load_payload(struct loader *l, struct step_otlp *o, const json_t *obj, const char *path,
+                        int line)
+{
+    char sub[512];
+    loader_join(sub, sizeof(sub), path, "file");
+    int fline = loader_line_of_key(l, obj, "file", line);
+    int rc =
+        loader_resolve(l, o->file, sizeof(o->file), l->s->scenarios_dir, o->file_label, fline, sub);
+    if (rc < 0)
+        return rc;
+    json_error_t jerr;
+    o->payload = json_load_file(o->file, 0, &jerr);
+    if (!o->payload)
+        return loader_fail(l, fline, sub, "%s:%d: %s", o->file_label, jerr.line, jerr.text);
+    int signal = signal_of_payload(o->payload);
+    if (signal < 0)
+        return loader_fail(l, fline, sub,
+                           "%s is not an OTLP JSON export request (no resourceSpans, "
+                           "resourceMetrics or resourceLogs)",
+                           o->file_label);
+    if (o->signal >= 0 && o->signal != signal)
+        return loader_fail(l, loader_line_of_key(l, obj, "signal", line), path,
+                           "signal %s does not match %s, which holds %s", signal_name(o->signal),
+                           o->file_label, signal_name(signal));
+    o->signal = signal;
+    /* Decode it now, as the proto encoding will, so a bad payload fails at load time. */
+    char *text = json_dumps(o->payload, JSON_COMPACT);
+    if (!text)
+        return error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    struct payload *decoded = NULL;
+    struct error derr;
+    rc = otlp_json_decode_payload((enum signal)signal, text, strlen(text), &decoded, &derr);
+    free(text);
+    payload_free(decoded);
+    if (rc < 0)
+        return loader_fail(l, fline, sub, "%s does not decode as OTLP %s: %s", o->file_label,
+                           signal_name(signal), derr.message);
+    return 0;
+}
+
+static int load_expect_body(struct loader *l, struct body_check *b, const json_t *obj,
+                            const char *path, int line)
+{
+    const json_t *v = json_object_get(obj, "expect_body");
+    char sub[512];
+    loader_join(sub, sizeof(sub), path, "expect_body");
+    int bline = loader_line_of_key(l, obj, "expect_body", line);
+    if (!v)
+        return 0;
+    if (json_is_string(v)) {
+        b->kind = BODY_TEXT;
+        b->text = json_string_value(v);
+        return 0;
+    }
+    int rc = loader_check_fields(l, v, bline, sub, expect_body_fields);
+    if (rc < 0)
+        return rc;
+    if (json_object_size(v) != 1)
+        return loader_fail(l, bline, sub,
+                           "expected exactly one of: text, contains, json, hex, status");
+    if ((b->text = loader_get_string(v, "text"))) {
+        b->kind = BODY_TEXT;
+    } else if ((b->text = loader_get_string(v, "contains"))) {
+        b->kind = BODY_CONTAINS;
+    } else if ((b->text = loader_get_string(v, "hex"))) {
+        uint8_t *bytes;
+        size_t n;
+        if (loader_hex_decode(b->text, &bytes, &n) < 0)
+            return loader_fail(l, bline, sub, "hex: expected pairs of hex digits, e.g. \"0a 00\"");
+        free(bytes);
+        b->kind = BODY_HEX;
+    } else if ((b->json = json_object_get(v, "json"))) {
+        b->kind = BODY_JSON;
+    } else {
+        const json_t *st = json_object_get(v, "status");
+        char ssub[600];
+        loader_join(ssub, sizeof(ssub), sub, "status");
+        if ((rc = loader_check_fields(l, st, loader_line_of_node(l, st, bline), ssub,
+                                      status_fields)) < 0)
+            return rc;
+        b->kind = BODY_STATUS;
+        b->has_code = json_object_get(st, "code") != NULL;
+        b->code = (int)json_integer_value(json_object_get(st, "code"));
+        b->message = loader_get_string(st, "message");
+        b->message_contains = loader_get_string(st, "message_contains");
+    }
+    return 0;
+}
+
+static int load_raw(struct loader *l, struct step_otlp *o, const json_t *raw, const char *path,
+                    int line)
+{
+    char sub[512];
+    loader_join(sub, sizeof(sub), path, "raw");
+    int rline = loader_line_of_node(l, raw, line);
+    int rc = loader_check_fields(l, raw, rline, sub, raw_fields);
+    if (rc < 0)
+        return rc;
+    o->raw = true;
+    o->method = loader_get_string(raw, "method");
+    if (!o->method)
+        o->method = "POST";
+    o->path = loader_get_string(raw, "path");
+    o->content_type = loader_get_string(raw, "content_type");
+    o->content_encoding = loader_get_string(raw, "content_encoding");
+    o->body_text = loader_get_string(raw, "body");
+    int bodies = (json_object_get(raw, "body") != NULL) +
+                 (json_object_get(raw, "body_hex") != NULL) +
+                 (json_object_get(raw, "body_size") != NULL);
+    if (bodies > 1)
+        return loader_fail(l, rline, sub, "give at most one of body, body_hex, body_size");
+    const char *hex = loader_get_string(raw, "body_hex");
+    if (hex && loader_hex_decode(hex, &o->body_bytes, &o->body_bytes_len) < 0)
+        return loader_fail(l, loader_line_of_key(l, raw, "body_hex", rline), sub,
+                           "body_hex: expected pairs of hex digits, e.g. \"ff ff 0a\"");
+    const json_t *size = json_object_get(raw, "body_size");
+    if (size && (loader_parse_size(size, &o->body_size) < 0 || o->body_size > MAX_RAW_BODY_SIZE))
+        return loader_fail(
+            l, loader_line_of_key(l, raw, "body_size", rline), sub,
+            "body_size: expected a size up to 256MiB such as 21000000 or \"20MiB+1\"");
+    return 0;
+}
+
+/* expect_grpc_status / expect_grpc_message, and the HTTP expectations a gRPC step cannot have
+ * (and the reverse). */
+static int load_grpc_expectations(struct loader *l, struct step_otlp *o, const json_t *obj,
+                                  const char *path, int line)
+{
+    static const char *const http_only[] = {"expect_status", "expect_body", "expect_content_type",
+                                            NULL};
+    static const char *const grpc_only[] = {"expect_grpc_status", "expect_grpc_message", NULL};
+    const char *const *wrong = o->grpc ? http_only : grpc_only;
+    for (int i = 0; wrong[i]; i++)
+        if (json_object_get(obj, wrong[i]))
+            return loader_fail(l, loader_line_of_key(l, obj, wrong[i], line), path,
+                               o->grpc ? "%s is an HTTP check; a gRPC call is checked with "
+                                         "expect_grpc_status and expect_grpc_message"
+                                       : "%s needs transport: grpc",
+                               wrong[i]);
+    o->expect_grpc_code = GRPC_CODE_OK;
+    o->expect_grpc_message = loader_get_string(obj, "expect_grpc_message");
+    const json_t *v = json_object_get(obj, "expect_grpc_status");
+    if (!v)
+        return 0;
+    for (int code = GRPC_CODE_OK; code <= GRPC_CODE_UNAUTHENTICATED; code++) {
+        if (json_is_integer(v) ? json_integer_value(v) == code
+                               : !strcmp(json_string_value(v), grpc_code_name(code))) {
+            o->expect_grpc_code = code;
+            return 0;
+        }
+    }
+    return loader_fail(
+        l, loader_line_of_key(l, obj, "expect_grpc_status", line), path,
+        "expect_grpc_status: expected a gRPC status name (OK, CANCELLED, UNKNOWN, "
+        "INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS, "
+        "PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, "
+        "OUT_OF_RANGE, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED) "
+        "or its number");
+}
+
+/* A raw gRPC call: a method (raw.path, default the signal's Export) and a message body; the
+ * HTTP parts of raw have no meaning on a gRPC stream. */
+static int finish_raw_grpc(struct loader *l, struct step *st, const json_t *raw, const char *path,
+                           int line)
+{
+    struct step_otlp *o = &st->otlp;
+    static const char *const http_parts[] = {"method", "content_type", "content_encoding", NULL};
+    for (int i = 0; http_parts[i]; i++)
+        if (json_object_get(raw, http_parts[i]))
+            return loader_fail(
+                l, loader_line_of_key(l, raw, http_parts[i], line), path,
+                "raw.%s has no meaning for a gRPC call: give raw.path (the full method "
+                "name, /package.Service/Method) and a body",
+                http_parts[i]);
+    if (!o->path && o->signal < 0)
+        return loader_fail(
+            l, line, path,
+            "a raw gRPC call needs raw.path (/package.Service/Method) or signal (for its "
+            "Export method)");
+    if (!o->path)
+        o->path = grpc_export_method(o->signal);
+    snprintf(st->label, sizeof(st->label), "otlp grpc raw %s", o->path);
+    return 0;
+}
+
+static int load_otlp_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
+                          int line)
+{
+    struct step_otlp *o = &st->otlp;
+    int rc;
+    line = loader_line_of_node(l, obj, line);
+    o->signal = -1;
+    o->body_size = -1;
+    o->expect_status = 200;
+    const char *signal = loader_get_string(obj, "signal");
+    if (signal) {
+        enum signal sig;
+        if (signal_parse(signal, &sig) < 0 || strchr(signal, '/'))
+            return loader_fail(l, loader_line_of_key(l, obj, "signal", line), path,
+                               "unknown signal \"%s\" (expected traces, metrics or logs)", signal);
+        o->signal = (int)sig;
+    }
+    static const char *const transports[] = {"http", "grpc", NULL};
+    int choice;
+    if ((rc = loader_check_choice(l, obj, "transport", path, transports, &choice)) < 0)
+        return rc;
+    o->grpc = choice == 1;
+    if ((rc = load_grpc_expectations(l, o, obj, path, line)) < 0)
+        return rc;
+    static const char *const encodings[] = {"proto", "json", NULL};
+    if ((rc = loader_check_choice(l, obj, "encoding", path, encodings, &choice)) < 0)
+        return rc;
+    o->json_encoding = choice == 1;
+    static const char *const stamps[] = {"now", "keep", NULL};
+    if ((rc = loader_check_choice(l, obj, "timestamps", path, stamps, &choice)) < 0)
+        return rc;
+    o->timestamps_now = choice == 0;
+    o->gzip = loader_get_bool(obj, "gzip", false);
+    o->receiver = loader_get_string(obj, "receiver");
+    if (json_object_get(obj, "expect_status")) {
+        o->expect_status = (int)json_integer_value(json_object_get(obj, "expect_status"));
+        if (o->expect_status < 100 || o->expect_status > 599)
+            return loader_fail(l, loader_line_of_key(l, obj, "expect_status", line), path,
+                               "expect_status: expected an HTTP status (100-599)");
+    }
+    o->expect_content_type = loader_get_string(obj, "expect_content_type");
+    if ((rc = load_expect_body(l, &o->expect_body, obj, path, line)) < 0)
+        return rc;
+
+    const json_t *raw = json_object_get(obj, "raw");
+    o->file_label = loader_get_string(obj, "file");
+    if (!raw == !o->file_label)
+        return loader_fail(l, line, path,
+                           "expected exactly one of file (a payload) or raw (a request "
+                           "for bad-input cases)");
+    if (raw) {
+        static const char *const file_only[] = {"encoding", "gzip", "timestamps", "path", NULL};
+        for (int i = 0; file_only[i]; i++)
+            if (json_object_get(obj, file_only[i]))
+                return loader_fail(
+                    l, loader_line_of_key(l, obj, file_only[i], line), path,
+                    "%s applies to file payloads; a raw request states content_type, "
+                    "content_encoding and path inside raw",
+                    file_only[i]);
+        if ((rc = load_raw(l, o, raw, path, line)) < 0)
+            return rc;
+        if (o->grpc)
+            return finish_raw_grpc(l, st, raw, path, line);
+        if (!o->path && o->signal < 0)
+            return loader_fail(l, line, path,
+                               "a raw request needs raw.path or signal (for /v1/<signal>)");
+        snprintf(st->label, sizeof(st->label), "otlp raw %s %s%s%s", o->method,
+                 o->path ? o->path : "/v1/", o->path ? "" : signal_name(o->signal),
+                 o->content_type ? "" : " (no content type)");
+        return 0;
+    }
+    if ((rc = load_payload(l, o, obj, path, line)) < 0)
+        return rc;
+    o->path = loader_get_string(obj, "path");
+    if (o->grpc) {
+        if (o->json_encoding)
+            return loader_fail(l, loader_line_of_key(l, obj, "encoding", line), path,
+                               "OTLP over gRPC carries protobuf only (encoding json is OTLP/HTTP)");
+        if (o->path)
+            return loader_fail(
+                l, loader_line_of_key(l, obj, "path", line), path,
+                "a gRPC payload goes to its signal's Export method; call another method "
+                "with raw: {path: /package.Service/Method}");
+        o->path = grpc_export_method(o->signal);
+        snprintf(st->label, sizeof(st->label), "otlp grpc %s %s (proto%s%s)",
+                 signal_name(o->signal), o->file_label, o->gzip ? ", gzip" : "",
+                 o->timestamps_now ? ", timestamps now" : "");
+        return 0;
+    }
+    o->content_type = o->json_encoding ? "application/json" : "application/x-protobuf";
+    o->content_encoding = o->gzip ? "gzip" : NULL;
+    snprintf(st->label, sizeof(st->label), "otlp %s %s (%s%s%s)", signal_name(o->signal),
+             o->file_label, o->json_encoding ? "json" : "proto", o->gzip ? ", gzip" : "",
+             o->timestamps_now ? ", timestamps now" : "");
+    return 0;
+}
+
+/* An otlp step needs an otlp receiver with its transport in the config. Checked once the whole
+ * scenario has loaded, as the loader always has, so a file with several mistakes still reports
+ * the same one first. */
+static int check_otlp_receiver(struct loader *l, const struct step *st, const char *path)
+{
+    const struct scenario *s = l->s;
+    const struct step_otlp *o = &st->otlp;
+    const char *ids[16];
+    bool http[16], grpc[16];
+    size_t receivers = scenario_otlp_receivers(s->config, ids, http, grpc, 16);
+    for (size_t r = 0; r < receivers; r++)
+        if ((o->grpc ? grpc[r] : http[r]) && (!o->receiver || !strcmp(o->receiver, ids[r])))
+            return 0;
+    return loader_fail(l, st->line, path, "%s has no otlp receiver%s%s%s with protocols.%s",
+                       s->config_label, o->receiver ? " \"" : "", o->receiver ? o->receiver : "",
+                       o->receiver ? "\"" : "", o->grpc ? "grpc" : "http");
+}
+
+/* ---- run ---- */
 
 /* The body of a payload step, encoded, and gzip-compressed when `gzip`. Caller frees *body. */
 static int encode_payload(struct run_ctx *ctx, const struct step_otlp *o, bool gzip, uint8_t **body,
@@ -320,8 +710,8 @@ static int run_grpc(struct run_ctx *ctx, const struct step_otlp *o, const uint8_
     return 0;
 }
 
-int step_otlp_run(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
-                  struct error *err)
+static int run_otlp(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
+                    struct error *err)
 {
     const struct step_otlp *o = &st->otlp;
     uint8_t *body = NULL;
@@ -381,3 +771,19 @@ done:
     free(body);
     return rc;
 }
+
+static void free_otlp(struct step *st)
+{
+    json_decref(st->otlp.payload);
+    free(st->otlp.body_bytes);
+}
+
+const struct step_kind_desc step_otlp_kind = {
+    .name = "otlp",
+    .kind = STEP_OTLP,
+    .fields = otlp_fields,
+    .load = load_otlp_step,
+    .check = check_otlp_receiver,
+    .run = run_otlp,
+    .free = free_otlp,
+};

@@ -462,6 +462,109 @@ static void test_valid_pod_log_scenario_is_resolved(void **state)
     scenario_free(s);
 }
 
+/* The messages that list step kinds are built from the table of step kinds (steps.h); these are
+ * the whole messages as they read with today's kinds, plus the rules the descriptors carry
+ * (bare bodies, before_start, stop/start) and the order in which mistakes are reported. */
+static const struct {
+    const char *what;
+    const char *yaml;
+    const char *message; /* a substring of the error, from the file name on */
+} step_kind_cases[] = {
+    {"a step with two keys",
+     HEAD "steps:\n  - {otlp: {file: inputs/logs.json}, wait: {loki: {records: 1}}}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0]: expected a mapping with one key: otlp, fault, wait, restart, stop, "
+     "start or pod_log"},
+    {"an unknown step that is not sleep", HEAD "steps:\n  - nap: 1s\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0]: unknown step \"nap\" (expected one of: otlp, fault, wait, restart, "
+     "stop, start, pod_log)"},
+    {"before_start item that is not a step",
+     HEAD "before_start:\n  - pod_log\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: before_start[0]: expected a pod_log step"},
+    {"before_start with a wait, whole message",
+     HEAD "before_start:\n  - wait: {loki: {records: 1}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: before_start[0]: before_start holds pod_log steps only (the files that exist "
+     "when the collector starts); put wait under steps"},
+    {"a stop while stopped",
+     HEAD "steps:\n  - stop:\n  - stop:\n  - start:\nexpect: {golden: [loki]}\n",
+     "case.yaml:7: steps[1]: the collector is already stopped (start it first)"},
+    {"start with options",
+     HEAD "steps:\n  - stop:\n  - start: {timeout: 5s}\nexpect: {golden: [loki]}\n",
+     "case.yaml:7: steps[1].start: start takes no options (it waits for the collector to listen)"},
+    {"a restart that is not a mapping",
+     HEAD "steps:\n  - restart: KILL\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].restart: expected a mapping with keys from: signal, timeout; got a "
+     "string"},
+    {"an otlp step without a body", HEAD "steps:\n  - otlp:\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].otlp: expected a mapping with keys from: file, raw, signal, "
+     "transport, encoding, gzip, timestamps, path, receiver, expect_status, expect_body, "
+     "expect_content_type, expect_grpc_status, expect_grpc_message; got nothing (null)"},
+    {"a fault without a body", HEAD "steps:\n  - fault:\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].fault: expected one fake and its fault"},
+    /* The receiver of an otlp step is checked once the whole scenario has loaded: a later
+     * mistake in the file is reported first. */
+    {"a later mistake before the missing receiver",
+     HEAD "steps:\n  - otlp: {file: inputs/logs.json, transport: grpc}\n"
+          "  - wait: {lokki: {records: 1}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:7: steps[1].wait: unknown condition \"lokki\""},
+    {"a mistake in expect before the missing receiver",
+     HEAD
+     "steps:\n  - otlp: {file: inputs/logs.json, transport: grpc}\nexpect: {golden: [lokki]}\n",
+     "case.yaml:7: expect.golden[0]: unknown view \"lokki\""},
+};
+
+static void test_step_kind_rules_and_messages(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(step_kind_cases) / sizeof(step_kind_cases[0]); i++) {
+        struct scenario *s = NULL;
+        struct error err = {0};
+        int rc = load_case(step_kind_cases[i].yaml, &s, &err);
+        if (rc == 0 || !strstr(err.message, step_kind_cases[i].message)) {
+            fprintf(stderr, "case \"%s\": rc %d\n  got:  %s\n  want: ...%s...\n",
+                    step_kind_cases[i].what, rc, err.message, step_kind_cases[i].message);
+            scenario_free(s);
+            fail();
+        }
+        assert_null(s);
+    }
+}
+
+/* `- restart:`, `- stop:` and `- start:` alone mean their defaults. */
+static void test_bare_collector_steps_take_their_defaults(void **state)
+{
+    (void)state;
+    struct scenario *s = NULL;
+    struct error err = {0};
+    int rc = load_case(
+        HEAD "steps:\n"
+             "  - restart:\n"
+             "  - stop:\n"
+             "  - pod_log: {pod: default/web, container: nginx, format: docker, lines: [a]}\n"
+             "  - start:\n"
+             "  - stop: {signal: KILL, timeout: 5s}\n"
+             "  - start: {}\n"
+             "expect: {golden: [loki]}\n",
+        &s, &err);
+    if (rc != 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(s->step_count, 6);
+    assert_int_equal(s->steps[0].kind, STEP_RESTART);
+    assert_int_equal(s->steps[0].restart.signal, SIGTERM);
+    assert_int_equal(s->steps[0].restart.timeout_ms, 30000);
+    assert_string_equal(s->steps[0].label, "restart TERM");
+    assert_int_equal(s->steps[1].kind, STEP_STOP);
+    assert_string_equal(s->steps[1].label, "stop TERM");
+    assert_int_equal(s->steps[2].kind, STEP_POD_LOG);
+    assert_int_equal(s->steps[3].kind, STEP_START);
+    assert_string_equal(s->steps[3].label, "start");
+    assert_int_equal(s->steps[4].restart.signal, SIGKILL);
+    assert_int_equal(s->steps[4].restart.timeout_ms, 5000);
+    assert_string_equal(s->steps[4].label, "stop KILL");
+    assert_int_equal(s->steps[5].kind, STEP_START);
+    scenario_free(s);
+}
+
 static void test_fake_counts_map_to_statistics(void **state)
 {
     (void)state;
@@ -480,6 +583,8 @@ int main(void)
         cmocka_unit_test(test_valid_grpc_scenario_is_resolved),
         cmocka_unit_test(test_valid_pod_log_scenario_is_resolved),
         cmocka_unit_test(test_errors_name_file_line_and_expectation),
+        cmocka_unit_test(test_step_kind_rules_and_messages),
+        cmocka_unit_test(test_bare_collector_steps_take_their_defaults),
         cmocka_unit_test(test_fake_counts_map_to_statistics),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

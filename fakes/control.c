@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "fake_util.h"
 #include "fakes.h"
 #include "fault.h"
 #include "request_log.h"
@@ -54,9 +55,10 @@ static void send_error(struct http_response *resp, int status, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
-    /* The message may quote bytes from the URL: fakes_json_string keeps it valid UTF-8. */
+    /* The message may quote bytes from the URL: fake_util_json_string keeps it valid UTF-8. */
     json_t *body = json_object();
-    if (body && fakes_json_set(body, "error", fakes_json_string(message, strlen(message)))) {
+    if (body &&
+        fake_util_json_set(body, "error", fake_util_json_string(message, strlen(message)))) {
         json_decref(body);
         body = NULL;
     }

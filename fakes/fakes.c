@@ -1,6 +1,6 @@
 /*
  * fakes.c - the table of fake backends and the front handler every fake request goes through
- * (fakes.h), plus the helpers the OTLP fakes share.
+ * (fakes.h).
  *
  * Threads: libmicrohttpd runs one thread per connection for every server started here (one per
  * fake, one for the control API); they meet only in the backends, fault injectors and request
@@ -10,20 +10,17 @@
 #include "fakes.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "control.h"
+#include "fake_util.h"
 #include "fault.h"
-#include "google/rpc/status.pb-c.h"
 #include "log.h"
 #include "loki.h"
-#include "otlp_json.h"
 #include "prometheus.h"
 #include "request_log.h"
 #include "tempo.h"
@@ -33,372 +30,6 @@
 #define DEFAULT_HOST "127.0.0.1"
 #define CONTROL_MAX_BODY (1024 * 1024)
 #define FAKES_MAX 8
-
-/* ---- shared helpers ---- */
-
-const char *fakes_status_text(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 413: return "Request Entity Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
-    }
-}
-
-void fakes_write_rpc_status(struct http_response *resp, int http_status, int grpc_code,
-                            const char *message, bool as_json, const char *content_type)
-{
-    Google__Rpc__Status status = GOOGLE__RPC__STATUS__INIT;
-    status.code = grpc_code;
-    status.message = (char *)(message ? message : "");
-    resp->status = http_status;
-    if (as_json) {
-        size_t len = 0;
-        char *text = otlp_json_encode_text(&status.base, &len);
-        if (text)
-            http_response_take_body(resp, "application/json", text, len);
-        return;
-    }
-    size_t size = google__rpc__status__get_packed_size(&status);
-    uint8_t *buf = malloc(size ? size : 1);
-    if (!buf)
-        return;
-    google__rpc__status__pack(&status, buf);
-    http_response_take_body(resp, content_type ? content_type : "application/x-protobuf",
-                            (char *)buf, size);
-}
-
-static bool is_token_char(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && !strchr("()<>@,;:\\\"/[]?=", c);
-}
-
-void fakes_media_type(const char *content_type, char *out, size_t out_size)
-{
-    if (!content_type) {
-        snprintf(out, out_size, "%s", "");
-        return;
-    }
-    const char *p = content_type;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    size_t n = strcspn(p, ";");
-    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-        n--;
-    /* type "/" subtype, both tokens (mime.ParseMediaType's checkMediaTypeDisposition). */
-    size_t slash = 0, i;
-    bool ok = n > 0 && n < out_size;
-    for (i = 0; ok && i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '/' && !slash && i > 0)
-            slash = i;
-        else if (!is_token_char(c))
-            ok = false;
-    }
-    if (!ok || !slash || slash + 1 == n) {
-        snprintf(out, out_size, "%s", "-");
-        return;
-    }
-    for (i = 0; i < n; i++) {
-        char c = p[i];
-        out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    out[n] = '\0';
-}
-
-size_t fakes_utf8_next(const unsigned char *s, size_t len, uint32_t *rune, bool *valid)
-{
-    *valid = true;
-    unsigned char c = s[0];
-    if (c < 0x80) {
-        *rune = c;
-        return 1;
-    }
-    size_t n;
-    uint32_t r, min;
-    if ((c & 0xe0) == 0xc0) {
-        n = 2, r = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3, r = c & 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4, r = c & 0x07, min = 0x10000;
-    } else {
-        goto invalid;
-    }
-    if (n > len)
-        goto invalid;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            goto invalid;
-        r = (r << 6) | (s[i] & 0x3f);
-    }
-    if (r < min || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
-        goto invalid;
-    *rune = r;
-    return n;
-invalid:
-    *valid = false;
-    *rune = 0xfffd;
-    return 1;
-}
-
-static bool utf8_ok(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        uint32_t r;
-        bool valid;
-        i += fakes_utf8_next(p + i, len - i, &r, &valid);
-        if (!valid)
-            return false;
-    }
-    return true;
-}
-
-/* A valid UTF-8 copy of s[0..len) (malloc'd, NUL-terminated, length in *out_len). */
-static char *utf8_lossy(const char *s, size_t len, size_t *out_len)
-{
-    if (len > (SIZE_MAX - 1) / 3)
-        return NULL;
-    char *out = malloc(len * 3 + 1); /* each bad byte becomes 3 bytes at most */
-    if (!out)
-        return NULL;
-    size_t w = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        uint32_t r;
-        bool valid;
-        size_t n = fakes_utf8_next(p + i, len - i, &r, &valid);
-        if (valid) {
-            memcpy(out + w, s + i, n);
-            w += n;
-        } else {
-            memcpy(out + w, "\xef\xbf\xbd", 3);
-            w += 3;
-        }
-        i += n;
-    }
-    out[w] = '\0';
-    *out_len = w;
-    return out;
-}
-
-json_t *fakes_json_string(const char *s, size_t len)
-{
-    if (!s)
-        return json_string("");
-    /* Checked once here: valid in Go's terms is valid in jansson's, so it need not check again. */
-    if (utf8_ok(s, len))
-        return json_stringn_nocheck(s, len);
-    size_t n;
-    char *fixed = utf8_lossy(s, len, &n);
-    if (!fixed)
-        return NULL;
-    json_t *j = json_stringn_nocheck(fixed, n);
-    free(fixed);
-    return j;
-}
-
-int fakes_json_set(json_t *object, const char *key, json_t *value)
-{
-    if (!value)
-        return -1;
-    const char *k = key ? key : "";
-    size_t len = strlen(k);
-    if (utf8_ok(k, len))
-        return json_object_setn_new_nocheck(object, k, len, value);
-    size_t n;
-    char *fixed = utf8_lossy(k, len, &n);
-    if (!fixed) {
-        json_decref(value);
-        return -1;
-    }
-    int rc = json_object_setn_new_nocheck(object, fixed, n, value);
-    free(fixed);
-    return rc;
-}
-
-void fakes_hex(const uint8_t *data, size_t len, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[data[i] >> 4];
-        out[2 * i + 1] = digits[data[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
-int64_t fakes_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int64_t fakes_now_ms(void)
-{
-    return fakes_now_ns() / 1000000LL;
-}
-
-/* ---- kept requests ---- */
-
-struct fakes_kept {
-    atomic_uint refs;
-    enum signal signal;
-    struct payload *tree; /* a request without bytes, or NULL */
-    uint8_t *protobuf;    /* inside this allocation, after the index */
-    size_t len;
-    size_t index_size;
-    max_align_t index[]; /* index_size bytes, then the protobuf bytes */
-};
-
-struct fakes_kept *fakes_kept_new(const struct payload *payload, const uint8_t *protobuf,
-                                  size_t len, size_t index_size)
-{
-    size_t index_room = (index_size + sizeof(max_align_t) - 1) / sizeof(max_align_t);
-    size_t bytes = protobuf ? len : 0;
-    size_t room = SIZE_MAX - sizeof(struct fakes_kept);
-    if (bytes > room || index_room > (room - bytes) / sizeof(max_align_t))
-        return NULL;
-    /* One allocation for the header, the index and the bytes: a request costs one malloc. */
-    struct fakes_kept *kept =
-        malloc(sizeof(struct fakes_kept) + index_room * sizeof(max_align_t) + bytes);
-    if (!kept)
-        return NULL;
-    atomic_init(&kept->refs, 1);
-    kept->signal = payload->signal;
-    kept->tree = NULL;
-    kept->protobuf = NULL;
-    kept->len = 0;
-    kept->index_size = index_size;
-    memset(kept->index, 0, index_size);
-    if (protobuf) {
-        kept->protobuf = (uint8_t *)(kept->index + index_room);
-        memcpy(kept->protobuf, protobuf, len);
-        kept->len = len;
-    } else {
-        kept->tree = payload_clone(payload);
-        if (!kept->tree) {
-            free(kept);
-            return NULL;
-        }
-    }
-    return kept;
-}
-
-void *fakes_kept_index(struct fakes_kept *kept)
-{
-    return kept->index_size ? kept->index : NULL;
-}
-
-int fakes_kept_open(struct fakes_kept *kept, struct payload **out, struct error *err)
-{
-    if (kept->tree) {
-        *out = kept->tree;
-        return 0;
-    }
-    return payload_decode(kept->signal, kept->protobuf, kept->len, out, err);
-}
-
-void fakes_kept_close(struct fakes_kept *kept, struct payload *payload)
-{
-    if (payload != kept->tree)
-        payload_free(payload);
-}
-
-struct fakes_kept *fakes_kept_ref(struct fakes_kept *kept)
-{
-    atomic_fetch_add_explicit(&kept->refs, 1, memory_order_relaxed);
-    return kept;
-}
-
-void fakes_kept_unref(struct fakes_kept *kept)
-{
-    if (!kept || atomic_fetch_sub_explicit(&kept->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    payload_free(kept->tree);
-    free(kept);
-}
-
-int fakes_kept_list_append(struct fakes_kept_list *list, struct fakes_kept *kept)
-{
-    if (list->count == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 64;
-        struct fakes_kept **grown = realloc(list->items, cap * sizeof(*grown));
-        if (!grown)
-            return -ENOMEM;
-        list->items = grown;
-        list->cap = cap;
-    }
-    list->items[list->count++] = kept;
-    return 0;
-}
-
-int fakes_kept_list_snapshot(const struct fakes_kept_list *list, struct fakes_kept_list *out)
-{
-    *out = (struct fakes_kept_list){0};
-    if (!list->count)
-        return 0;
-    out->items = malloc(list->count * sizeof(*out->items));
-    if (!out->items)
-        return -ENOMEM;
-    for (size_t i = 0; i < list->count; i++)
-        out->items[i] = fakes_kept_ref(list->items[i]);
-    out->count = out->cap = list->count;
-    return 0;
-}
-
-void fakes_kept_list_detach(struct fakes_kept_list *list, struct fakes_kept_list *out)
-{
-    *out = *list;
-    *list = (struct fakes_kept_list){0};
-}
-
-void fakes_kept_list_clear(struct fakes_kept_list *list)
-{
-    for (size_t i = 0; i < list->count; i++)
-        fakes_kept_unref(list->items[i]);
-    free(list->items);
-    *list = (struct fakes_kept_list){0};
-}
-
-json_t *fakes_kept_list_otlp_json(const struct fakes_kept_list *list)
-{
-    json_t *all = json_array();
-    for (size_t i = 0; all && i < list->count; i++) {
-        struct payload *payload = NULL;
-        if (fakes_kept_open(list->items[i], &payload, NULL) < 0) {
-            json_decref(all);
-            return NULL;
-        }
-        json_t *one = otlp_json_encode(payload->message);
-        fakes_kept_close(list->items[i], payload);
-        if (json_array_append_new(all, one)) {
-            json_decref(all);
-            return NULL;
-        }
-    }
-    return all;
-}
 
 /* ---- the backends ---- */
 
@@ -433,7 +64,7 @@ static void prometheus_refuse(void *self, const struct http_request *req,
         return;
     }
     http_response_printf(resp, status, "text/plain; charset=utf-8", "%s\n",
-                         message ? message : fakes_status_text(status));
+                         message ? message : fake_util_status_text(status));
 }
 static json_t *prometheus_view_any(void *self)
 {
@@ -645,7 +276,7 @@ static void fake_serve(void *ctx, const struct http_request *req, struct http_re
 {
     struct fake *fake = ctx;
     const struct fake_backend *b = fake->backend;
-    int64_t arrived = fakes_now_ms();
+    int64_t arrived = fake_util_now_ms();
     size_t items = 0;
     bool refused = false; /* the fault answered instead of the backend */
     struct fault_action action;

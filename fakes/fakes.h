@@ -11,8 +11,9 @@
  * Adding a backend (Kubernetes API, Target Allocator) = one entry in the table in fakes.c, a port
  * field in `struct fakes_config`, a flag in main.c.
  *
- * Also here: small helpers every OTLP fake needs (google.rpc.Status bodies, Go's status texts,
- * media types as Go parses them).
+ * Only the table, the front handler and the instance plumbing live here: what the backends
+ * themselves share is in kept.h (accepted requests) and fake_util.h (Go's wire texts, JSON,
+ * clocks), so a backend never includes this file.
  */
 #ifndef OTEL_FAKES_FAKES_H
 #define OTEL_FAKES_FAKES_H
@@ -24,7 +25,6 @@
 
 #include "error.h"
 #include "httpd.h"
-#include "pdata.h"
 
 struct fault;
 struct request_log;
@@ -98,94 +98,5 @@ struct fault *fake_fault(struct fake *fake);
 struct request_log *fake_log(struct fake *fake);
 /* Clears the backend's data and its request log (faults stay). */
 void fake_reset(struct fake *fake);
-
-/* ---- helpers shared by the OTLP fakes ---- */
-
-/* Go's http.StatusText: "Service Unavailable"; "" for an unknown code. */
-const char *fakes_status_text(int status);
-
-/* Sets a google.rpc.Status body {code, message}: protobuf (`as_json` false, content type
- * `content_type` or application/x-protobuf when NULL) or protojson `{"code":3,"message":"..."}`
- * (application/json). Sets resp->status. On ENOMEM the body stays empty (the status is still
- * right). */
-void fakes_write_rpc_status(struct http_response *resp, int http_status, int grpc_code,
-                            const char *message, bool as_json, const char *content_type);
-
-/* The media type of a Content-Type value as Go's mime.ParseMediaType gives it: lower-cased,
- * parameters and spaces stripped, into `out`: "" when the header is absent, "-" when it does not
- * parse (so that the two can be told apart, as the OTLP receiver's error handler does). */
-void fakes_media_type(const char *content_type, char *out, size_t out_size);
-
-/* Decodes one rune of s[0..len) as Go does: returns its byte length; an invalid sequence
- * (overlong, surrogate, > U+10FFFF, truncated) gives length 1, *valid false and U+FFFD, as
- * utf8.DecodeRuneInString returns (RuneError, 1). `len` must be > 0. */
-size_t fakes_utf8_next(const unsigned char *s, size_t len, uint32_t *rune, bool *valid);
-
-/* A JSON string of `len` bytes of `s` (NULL = ""), with every invalid UTF-8 sequence replaced by
- * U+FFFD: jansson refuses invalid UTF-8, and a fake must show what it received rather than fail
- * (Go's pdata does not check strings either). NULL only on ENOMEM. */
-json_t *fakes_json_string(const char *s, size_t len);
-/* Sets `key` (made valid UTF-8 the same way) to `value` in `object`, stealing `value`. Returns 0
- * or -1 (then `value` was released). */
-int fakes_json_set(json_t *object, const char *key, json_t *value);
-
-/* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). */
-void fakes_hex(const uint8_t *data, size_t len, char *out);
-
-/* Wall clock in nanoseconds / milliseconds since the epoch. */
-int64_t fakes_now_ns(void);
-int64_t fakes_now_ms(void);
-
-/* ---- accepted requests, kept compact until a view asks for them ---- */
-
-/* One accepted export request as an OTLP fake keeps it until reset. A fake must answer at
- * ingest exactly as its backend would, but only the control API ever looks at the data, so it
- * keeps the request small and builds views from it on demand: as the protobuf bytes it arrived
- * as (a span is ~250 bytes on the wire, ~1.5 KB as a decoded tree, ~7 KB as jansson objects), or
- * as the decoded tree when there are no bytes (a JSON request: its tree need not survive a
- * protobuf round trip, e.g. an id of an odd length that payload_decode refuses). Beside it,
- * `index_size` bytes that the backend fills with what it must know without decoding (Tempo:
- * the span ids; Loki: the tenant).
- *
- * Immutable once the backend filled its index. Counted references let a view read it outside
- * its fake's lock while a reset lets go of it. */
-struct fakes_kept;
-
-/* A kept copy of `payload`: a copy of `protobuf` (the `len` bytes `payload` was decoded from)
- * when it is not NULL, else a deep copy of `payload`. `payload` stays the caller's. The index
- * area is zeroed. One reference, the caller's. NULL on ENOMEM. */
-struct fakes_kept *fakes_kept_new(const struct payload *payload, const uint8_t *protobuf,
-                                  size_t len, size_t index_size);
-/* The backend's index area (aligned for any type; NULL when index_size was 0). Borrowed. */
-void *fakes_kept_index(struct fakes_kept *kept);
-/* The request as a tree, into *out: borrowed from `kept` or decoded anew; give it back with
- * fakes_kept_close. Returns 0, or -ENOMEM / -EINVAL with `err` filled. */
-int fakes_kept_open(struct fakes_kept *kept, struct payload **out, struct error *err);
-/* Releases what fakes_kept_open gave (NULL is accepted). */
-void fakes_kept_close(struct fakes_kept *kept, struct payload *payload);
-/* Another reference to `kept`; returns `kept`. Thread-safe. */
-struct fakes_kept *fakes_kept_ref(struct fakes_kept *kept);
-/* Drops one reference; the last frees. NULL is accepted. Thread-safe. */
-void fakes_kept_unref(struct fakes_kept *kept);
-
-/* Kept requests in arrival order. Not thread-safe: the owning fake guards it with its lock. */
-struct fakes_kept_list {
-    struct fakes_kept **items;
-    size_t count, cap;
-};
-
-/* Appends `kept`, taking the caller's reference on success. Returns 0 or -ENOMEM. */
-int fakes_kept_list_append(struct fakes_kept_list *list, struct fakes_kept *kept);
-/* Copies the list into `out`, with a new reference on every item: a view takes one under the
- * fake's lock and then works without it. Returns 0 or -ENOMEM (then `out` is empty). */
-int fakes_kept_list_snapshot(const struct fakes_kept_list *list, struct fakes_kept_list *out);
-/* Moves the items into `out`, leaving `list` empty: a reset detaches under the lock and lets
- * go outside it. */
-void fakes_kept_list_detach(struct fakes_kept_list *list, struct fakes_kept_list *out);
-/* Drops every item's reference and frees the array. */
-void fakes_kept_list_clear(struct fakes_kept_list *list);
-/* A JSON array with the OTLP JSON of every item, in order (the views' `?view=otlp`). Caller
- * owns; NULL on ENOMEM. */
-json_t *fakes_kept_list_otlp_json(const struct fakes_kept_list *list);
 
 #endif

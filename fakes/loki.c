@@ -19,7 +19,7 @@
  * 400 / 422.
  *
  * Storage: ingest translates and validates every entry as Loki does, since that decides the
- * answer, but keeps only the request as it came (its protobuf bytes, fakes_kept) with its tenant
+ * answer, but keeps only the request as it came (its protobuf bytes, kept.h) with its tenant
  * and clock. A view replays the push of every kept request, which gives exactly the entries
  * ingest stored. Keeping the translated entries instead cost ~3 KB per entry. With
  * loki_options.discard (otel-fakes --discard, for benchmarks) nothing is kept: the answer and
@@ -59,7 +59,8 @@
 #include <time.h>
 
 #include "compress.h"
-#include "fakes.h"
+#include "fake_util.h"
+#include "kept.h"
 #include "log.h"
 #include "loki_otlp.h"
 #include "otlp_json.h"
@@ -84,7 +85,7 @@ struct loki {
     bool auth_enabled;
     bool discard; /* loki_options.discard */
     int64_t (*now_ns)(void);
-    struct fakes_kept_list kept; /* requests with stored entries, in arrival order */
+    struct kept_list kept; /* requests with stored entries, in arrival order */
     size_t stored_entries;
 };
 
@@ -97,7 +98,7 @@ struct loki *loki_new(const struct loki_options *opts)
         return NULL;
     loki->auth_enabled = opts && opts->auth_enabled;
     loki->discard = opts && opts->discard;
-    loki->now_ns = opts && opts->now_ns ? opts->now_ns : fakes_now_ns;
+    loki->now_ns = opts && opts->now_ns ? opts->now_ns : fake_util_now_ns;
     pthread_mutex_init(&loki->mutex, NULL);
     return loki;
 }
@@ -106,19 +107,19 @@ void loki_free(struct loki *loki)
 {
     if (!loki)
         return;
-    fakes_kept_list_clear(&loki->kept);
+    kept_list_clear(&loki->kept);
     pthread_mutex_destroy(&loki->mutex);
     free(loki);
 }
 
 void loki_reset(struct loki *loki)
 {
-    struct fakes_kept_list old;
+    struct kept_list old;
     pthread_mutex_lock(&loki->mutex);
-    fakes_kept_list_detach(&loki->kept, &old);
+    kept_list_detach(&loki->kept, &old);
     loki->stored_entries = 0;
     pthread_mutex_unlock(&loki->mutex);
-    fakes_kept_list_clear(&old);
+    kept_list_clear(&old);
 }
 
 size_t loki_stored_entries(struct loki *loki)
@@ -136,7 +137,7 @@ static void otlp_error(struct http_response *resp, int status, const char *messa
 {
     if (status == 500)
         status = 503; /* "so OTLP clients retry", on purpose as upstream */
-    fakes_write_rpc_status(resp, status, 0, message, false, "application/octet-stream");
+    fake_util_write_rpc_status(resp, status, 0, message, false, "application/octet-stream");
 }
 
 static void text_error(struct http_response *resp, int status, const char *message)
@@ -562,10 +563,9 @@ static int store(struct loki *loki, const char *tenant, const struct decoded *d,
                  size_t entries)
 {
     /* Made outside the lock: it copies the request. */
-    struct fakes_kept *kept =
-        fakes_kept_new(d->payload, d->protobuf, d->len, sizeof(struct push_index));
+    struct kept *kept = kept_new(d->payload, d->protobuf, d->len, sizeof(struct push_index));
     if (kept) {
-        struct push_index *index = fakes_kept_index(kept);
+        struct push_index *index = kept_index(kept);
         index->now_ns = now;
         snprintf(index->tenant, sizeof(index->tenant), "%s", tenant);
     }
@@ -573,14 +573,14 @@ static int store(struct loki *loki, const char *tenant, const struct decoded *d,
     pthread_mutex_lock(&loki->mutex);
     if (loki->stored_entries + entries > LOKI_MAX_STORED_ENTRIES)
         rc = -ENOSPC;
-    else if (!kept || fakes_kept_list_append(&loki->kept, kept) < 0)
+    else if (!kept || kept_list_append(&loki->kept, kept) < 0)
         rc = -ENOMEM;
     if (rc == 0) {
         loki->stored_entries += entries;
         kept = NULL;
     }
     pthread_mutex_unlock(&loki->mutex);
-    fakes_kept_unref(kept);
+    kept_unref(kept);
     return rc;
 }
 
@@ -739,7 +739,7 @@ void loki_refuse(struct loki *loki, const struct loki_push_request *req, struct 
         otlp_error(resp, 429, text);
         return;
     }
-    otlp_error(resp, status, fakes_status_text(status));
+    otlp_error(resp, status, fake_util_status_text(status));
 }
 
 void loki_refuse_http(struct loki *loki, const struct http_request *req, struct http_response *resp,
@@ -758,7 +758,8 @@ static json_t *labels_object(const struct loki_labels *labels)
     for (size_t i = 0; o && i < labels->count; i++) {
         /* A repeated name (possible in structured metadata): the last value wins. */
         const char *value = labels->items[i].value;
-        if (fakes_json_set(o, labels->items[i].name, fakes_json_string(value, strlen(value)))) {
+        if (fake_util_json_set(o, labels->items[i].name,
+                               fake_util_json_string(value, strlen(value)))) {
             json_decref(o);
             return NULL;
         }
@@ -774,7 +775,7 @@ static json_t *entry_json(const struct loki_entry *e)
     if (!o)
         return NULL;
     /* Loki stores bytes; JSON cannot carry invalid UTF-8, so such bytes show as U+FFFD. */
-    json_t *line = fakes_json_string(e->line, e->line_len);
+    json_t *line = fake_util_json_string(e->line, e->line_len);
     int rc = json_object_set_new(o, "timestamp_ns", json_string(ts));
     rc |= json_object_set_new(o, "line", line);
     rc |= json_object_set_new(o, "structured_metadata", labels_object(&e->metadata));
@@ -889,15 +890,15 @@ static struct view_stream *view_stream_for(struct view_tenant *t, const struct l
 }
 
 /* Replays the push of one kept request into the view. Returns 0 or -ENOMEM. */
-static int view_add(struct view *v, struct fakes_kept *kept)
+static int view_add(struct view *v, struct kept *kept)
 {
-    const struct push_index *index = fakes_kept_index(kept);
+    const struct push_index *index = kept_index(kept);
     struct payload *payload = NULL;
-    if (fakes_kept_open(kept, &payload, NULL) < 0)
+    if (kept_open(kept, &payload, NULL) < 0)
         return -ENOMEM;
     struct loki_push push;
     int rc = loki_otlp_translate(payload->logs, index->now_ns, &push);
-    fakes_kept_close(kept, payload);
+    kept_close(kept, payload);
     if (rc < 0)
         return rc;
     struct grouped_errors ignored = {0};
@@ -954,26 +955,26 @@ fail:
 
 json_t *loki_view(struct loki *loki)
 {
-    struct fakes_kept_list kept;
+    struct kept_list kept;
     pthread_mutex_lock(&loki->mutex);
-    int rc = fakes_kept_list_snapshot(&loki->kept, &kept);
+    int rc = kept_list_snapshot(&loki->kept, &kept);
     pthread_mutex_unlock(&loki->mutex);
     struct view v = {0};
     for (size_t i = 0; i < kept.count && !rc; i++)
         rc = view_add(&v, kept.items[i]);
     json_t *root = rc ? NULL : view_json(&v);
     view_clear(&v);
-    fakes_kept_list_clear(&kept);
+    kept_list_clear(&kept);
     return root;
 }
 
 json_t *loki_view_otlp(struct loki *loki)
 {
-    struct fakes_kept_list kept;
+    struct kept_list kept;
     pthread_mutex_lock(&loki->mutex);
-    int rc = fakes_kept_list_snapshot(&loki->kept, &kept);
+    int rc = kept_list_snapshot(&loki->kept, &kept);
     pthread_mutex_unlock(&loki->mutex);
-    json_t *all = rc ? NULL : fakes_kept_list_otlp_json(&kept);
-    fakes_kept_list_clear(&kept);
+    json_t *all = rc ? NULL : kept_list_otlp_json(&kept);
+    kept_list_clear(&kept);
     return all;
 }

@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fakes.h"
+#include "fake_util.h"
 
 /* Deepest map nesting flattened or JSON-encoded; protobuf-c decodes deeper trees, but a fake
  * must not exhaust its stack on a hostile body. Deeper values are cut (written as null). */
@@ -100,7 +100,7 @@ bool loki_is_service_name_source(const char *label)
     return in_list(service_name_sources, label);
 }
 
-/* ---- UTF-8 as Go decodes it (fakes_utf8_next) ---- */
+/* ---- UTF-8 as Go decodes it (fake_util_utf8_next) ---- */
 
 static bool utf8_valid(const char *s, size_t len)
 {
@@ -108,7 +108,7 @@ static bool utf8_valid(const char *s, size_t len)
     for (size_t i = 0; i < len;) {
         uint32_t r;
         bool valid;
-        i += fakes_utf8_next(p + i, len - i, &r, &valid);
+        i += fake_util_utf8_next(p + i, len - i, &r, &valid);
         if (!valid)
             return false;
     }
@@ -140,7 +140,7 @@ static void normalize_into(const char *name, size_t len, char *out)
         }
         uint32_t r;
         bool valid;
-        i += fakes_utf8_next(p + i, len - i, &r, &valid);
+        i += fake_util_utf8_next(p + i, len - i, &r, &valid);
         *w++ = (valid && is_ascii_alnum(r)) ? (char)r : '_';
     }
     *w = '\0';
@@ -280,7 +280,7 @@ static void json_quote(struct strbuf *t, const char *s, size_t len)
         }
         uint32_t r;
         bool valid;
-        size_t n = fakes_utf8_next(p + i, len - i, &r, &valid);
+        size_t n = fake_util_utf8_next(p + i, len - i, &r, &valid);
         if (!valid)
             strbuf_puts(t, "\\ufffd");
         else if (r == 0x2028 || r == 0x2029)
@@ -544,7 +544,7 @@ static void go_quote(struct strbuf *t, const char *s)
     for (size_t i = 0; i < len;) {
         uint32_t r;
         bool valid;
-        size_t n = fakes_utf8_next(p + i, len - i, &r, &valid);
+        size_t n = fake_util_utf8_next(p + i, len - i, &r, &valid);
         if (!valid) {
             snprintf(esc, sizeof(esc), "\\x%c%c", hex_digits[p[i] >> 4], hex_digits[p[i] & 15]);
             strbuf_puts(t, esc);
@@ -838,7 +838,7 @@ static int append_id(struct loki_push *push, struct loki_labels *dst, const char
     char *hex = push_alloc(push, id->len * 2 + 1, 1);
     if (!hex || labels_reserve(dst) < 0)
         return -ENOMEM;
-    fakes_hex(id->data, id->len, hex);
+    fake_util_hex(id->data, id->len, hex);
     char *copy = loki_push_strdup(push, name);
     if (!copy)
         return -ENOMEM;

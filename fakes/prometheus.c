@@ -37,7 +37,7 @@
  *
  * Cost: the fake sits behind benchmarks, so a sample must be cheap to append: its labels are
  * borrowed until it makes a new series, series are found through a hash index, and accepted
- * requests are kept as their protobuf bytes (fakes_kept) until ?view=otlp asks for their JSON.
+ * requests are kept as their protobuf bytes (kept.h) until ?view=otlp asks for their JSON.
  */
 #include "prometheus.h"
 
@@ -53,7 +53,7 @@
 
 #include "compress.h"
 #include "error.h"
-#include "fakes.h"
+#include "kept.h"
 #include "log.h"
 #include "otlp_json.h"
 #include "pdata.h"
@@ -312,8 +312,8 @@ struct prometheus {
     bool head_initialised;
     int64_t head_max_time_ms;
 
-    /* Accepted requests as they came, for ?view=otlp (built when asked, fakes_kept). */
-    struct fakes_kept_list accepted;
+    /* Accepted requests as they came, for ?view=otlp (built when asked, kept). */
+    struct kept_list accepted;
     bool otlp_log_full_warned;
 };
 
@@ -1615,8 +1615,8 @@ static void respond_empty(struct http_response *resp, int status)
 /* Converts and stores one decoded request under the lock; fills the response. `kept` is the
  * request kept for ?view=otlp (NULL when it could not be made): taken when the request is
  * stored, else left to the caller. */
-static void store_request(struct prometheus *p, const struct payload *payload,
-                          struct fakes_kept **kept, struct http_response *resp)
+static void store_request(struct prometheus *p, const struct payload *payload, struct kept **kept,
+                          struct http_response *resp)
 {
     struct transaction tx = {.p = p, .max_time_ms = wall_clock_millis() + MAX_AHEAD_TIME_MS};
     struct error err = {0};
@@ -1648,7 +1648,7 @@ static void store_request(struct prometheus *p, const struct payload *payload,
         goto done;
     }
     if (p->accepted.count < MAX_OTLP_REQUESTS_KEPT) {
-        if (!*kept || fakes_kept_list_append(&p->accepted, *kept) < 0)
+        if (!*kept || kept_list_append(&p->accepted, *kept) < 0)
             log_warn(COMPONENT, "out of memory: an accepted request is missing from ?view=otlp");
         else
             *kept = NULL;
@@ -1746,12 +1746,12 @@ void prometheus_handle(struct prometheus *p, const struct http_request *req,
     if (items_out)
         *items_out = payload_item_count(payload);
 
-    /* Copied before taking the lock; a JSON request is kept as its tree (fakes_kept_new). */
-    struct fakes_kept *kept = fakes_kept_new(payload, json ? NULL : body, body_len, 0);
+    /* Copied before taking the lock; a JSON request is kept as its tree (kept_new). */
+    struct kept *kept = kept_new(payload, json ? NULL : body, body_len, 0);
     pthread_mutex_lock(&p->lock);
     store_request(p, payload, &kept, resp);
     pthread_mutex_unlock(&p->lock);
-    fakes_kept_unref(kept);
+    kept_unref(kept);
 done:
     payload_free(payload);
     free(inflated);
@@ -1855,12 +1855,12 @@ json_t *prometheus_view(struct prometheus *p)
 
 json_t *prometheus_view_otlp(struct prometheus *p)
 {
-    struct fakes_kept_list kept;
+    struct kept_list kept;
     pthread_mutex_lock(&p->lock);
-    int rc = fakes_kept_list_snapshot(&p->accepted, &kept);
+    int rc = kept_list_snapshot(&p->accepted, &kept);
     pthread_mutex_unlock(&p->lock);
-    json_t *all = rc ? NULL : fakes_kept_list_otlp_json(&kept);
-    fakes_kept_list_clear(&kept);
+    json_t *all = rc ? NULL : kept_list_otlp_json(&kept);
+    kept_list_clear(&kept);
     return all;
 }
 
@@ -1889,12 +1889,12 @@ static void clear_store(struct prometheus *p)
 
 void prometheus_reset(struct prometheus *p)
 {
-    struct fakes_kept_list old;
+    struct kept_list old;
     pthread_mutex_lock(&p->lock);
     clear_store(p);
-    fakes_kept_list_detach(&p->accepted, &old);
+    kept_list_detach(&p->accepted, &old);
     pthread_mutex_unlock(&p->lock);
-    fakes_kept_list_clear(&old);
+    kept_list_clear(&old);
 }
 
 struct prometheus *prometheus_new(const struct prometheus_options *opts)
@@ -1929,7 +1929,7 @@ void prometheus_free(struct prometheus *p)
     if (!p)
         return;
     clear_store(p);
-    fakes_kept_list_clear(&p->accepted);
+    kept_list_clear(&p->accepted);
     for (size_t i = 0; p->promote_resource_attributes && p->promote_resource_attributes[i]; i++)
         free(p->promote_resource_attributes[i]);
     free(p->promote_resource_attributes);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fakes.h"
+#include "fake_util.h"
 
 #define PATH_MAX_LEN 1024
 
@@ -153,7 +153,7 @@ uint64_t request_log_append(struct request_log *log, const struct request_log_en
 /* Headers and paths are bytes: invalid UTF-8 shows as U+FFFD rather than failing the view. */
 static json_t *string_or_null(const char *s)
 {
-    return s ? fakes_json_string(s, strlen(s)) : json_null();
+    return s ? fake_util_json_string(s, strlen(s)) : json_null();
 }
 
 static json_t *entry_json(const struct stored_entry *e)

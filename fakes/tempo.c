@@ -13,7 +13,7 @@
  * ids (400 InvalidArgument) -> store -> 200.
  *
  * Storage: ingest does what the distributor does (the id checks) and keeps the request as it
- * came (its protobuf bytes, fakes_kept) with a 40-byte index entry per span; the views decode
+ * came (its protobuf bytes, kept.h) with a 40-byte index entry per span; the views decode
  * the kept requests when the control API asks. Building the view's JSON at ingest instead cost
  * ~10 us and ~7 KB per span, which made the fake, not the collector, the bottleneck of a
  * benchmark.
@@ -37,7 +37,8 @@
 #include <string.h>
 
 #include "compress.h"
-#include "fakes.h"
+#include "fake_util.h"
+#include "kept.h"
 #include "otlp_json.h"
 
 #define OTLP_PATH "/v1/traces"
@@ -67,7 +68,7 @@ struct request_index {
 
 struct tempo {
     pthread_mutex_t mutex;
-    struct fakes_kept_list kept; /* requests with spans, in arrival order */
+    struct kept_list kept; /* requests with spans, in arrival order */
     size_t stored_spans;
 };
 
@@ -86,19 +87,19 @@ void tempo_free(struct tempo *t)
 {
     if (!t)
         return;
-    fakes_kept_list_clear(&t->kept);
+    kept_list_clear(&t->kept);
     pthread_mutex_destroy(&t->mutex);
     free(t);
 }
 
 void tempo_reset(struct tempo *t)
 {
-    struct fakes_kept_list old;
+    struct kept_list old;
     pthread_mutex_lock(&t->mutex);
-    fakes_kept_list_detach(&t->kept, &old);
+    kept_list_detach(&t->kept, &old);
     t->stored_spans = 0;
     pthread_mutex_unlock(&t->mutex);
-    fakes_kept_list_clear(&old);
+    kept_list_clear(&old);
 }
 
 /* ---- walking a request ---- */
@@ -141,7 +142,8 @@ static json_t *attributes_json(otlp_keyvalue *const *attrs, size_t n, int depth)
     json_t *o = json_object();
     for (size_t i = 0; o && i < n; i++) {
         const char *key = attrs[i] && attrs[i]->key ? attrs[i]->key : "";
-        if (fakes_json_set(o, key, any_value_json(attrs[i] ? attrs[i]->value : NULL, depth + 1))) {
+        if (fake_util_json_set(o, key,
+                               any_value_json(attrs[i] ? attrs[i]->value : NULL, depth + 1))) {
             json_decref(o);
             return NULL;
         }
@@ -184,7 +186,7 @@ static json_t *any_value_json(const otlp_anyvalue *v, int depth)
     switch (v->value_case) {
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: {
         const char *s = v->string_value ? v->string_value : "";
-        return fakes_json_string(s, strlen(s));
+        return fake_util_json_string(s, strlen(s));
     }
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         return json_boolean(v->bool_value);
@@ -221,7 +223,7 @@ static json_t *hex_json(const ProtobufCBinaryData *id)
     char hex[2 * 16 + 1];
     if (id->len > 16)
         return json_string("");
-    fakes_hex(id->data, id->len, hex);
+    fake_util_hex(id->data, id->len, hex);
     return json_string(hex);
 }
 
@@ -234,7 +236,7 @@ static json_t *decimal_json(uint64_t n)
 
 static json_t *string_json(const char *s)
 {
-    return fakes_json_string(s ? s : "", s ? strlen(s) : 0);
+    return fake_util_json_string(s ? s : "", s ? strlen(s) : 0);
 }
 
 static json_t *enum_json(const ProtobufCEnumDescriptor *desc, int value)
@@ -380,11 +382,11 @@ static int ingest(struct tempo *t, const struct payload *payload, const uint8_t 
     if (n <= 0)
         return (int)n; /* no spans: the receiver answers at once, without calling Tempo */
     size_t count = (size_t)n;
-    struct fakes_kept *kept = fakes_kept_new(
-        payload, protobuf, len, sizeof(struct request_index) + count * sizeof(struct span_ref));
+    struct kept *kept = kept_new(payload, protobuf, len,
+                                 sizeof(struct request_index) + count * sizeof(struct span_ref));
     if (!kept)
         return error_set(err, -ENOMEM, ERROR_RETRYABLE, "out of memory");
-    struct request_index *index = fakes_kept_index(kept);
+    struct request_index *index = kept_index(kept);
     struct span_cursor c = {.req = payload->traces};
     const otlp_resource_spans *rs;
     const otlp_scope_spans *ss;
@@ -403,14 +405,14 @@ static int ingest(struct tempo *t, const struct payload *payload, const uint8_t 
                        "fake tempo holds %u spans, its maximum; reset it with DELETE "
                        "/v1/received",
                        TEMPO_MAX_STORED_SPANS);
-    else if (fakes_kept_list_append(&t->kept, kept) < 0)
+    else if (kept_list_append(&t->kept, kept) < 0)
         rc = error_set(err, -ENOMEM, ERROR_RETRYABLE, "out of memory");
     if (rc == 0) {
         t->stored_spans += count;
         kept = NULL;
     }
     pthread_mutex_unlock(&t->mutex);
-    fakes_kept_unref(kept);
+    kept_unref(kept);
     if (rc == 0)
         *spans_out = count;
     return rc;
@@ -439,9 +441,9 @@ static void status_response(struct http_response *resp, const char *media, int h
                             int grpc_code, const char *message)
 {
     if (strcmp(media, "application/x-protobuf") == 0) {
-        fakes_write_rpc_status(resp, http_status, grpc_code, message, false, NULL);
+        fake_util_write_rpc_status(resp, http_status, grpc_code, message, false, NULL);
     } else if (strcmp(media, "application/json") == 0 || media[0] == '\0') {
-        fakes_write_rpc_status(resp, http_status, grpc_code, message, true, NULL);
+        fake_util_write_rpc_status(resp, http_status, grpc_code, message, true, NULL);
     } else {
         static const char fallback[] =
             "{\"code\": 13, \"message\": \"failed to marshal error message\"}";
@@ -475,7 +477,7 @@ void tempo_http_export(struct tempo *t, const struct tempo_http_request *req,
 {
     *items_out = 0;
     char media[128];
-    fakes_media_type(req->content_type, media, sizeof(media));
+    fake_util_media_type(req->content_type, media, sizeof(media));
     if (!req->path || strcmp(req->path, OTLP_PATH) != 0) {
         text_response(resp, 404, "text/plain; charset=utf-8", "404 page not found\n");
         return;
@@ -528,7 +530,7 @@ void tempo_http_export(struct tempo *t, const struct tempo_http_request *req,
                         err.message[0] ? err.message : "cannot decode the body");
         return;
     }
-    /* A protobuf request is kept as its bytes, a JSON one as its tree (fakes_kept_new). */
+    /* A protobuf request is kept as its bytes, a JSON one as its tree (kept_new). */
     rc = json ? tempo_ingest(t, payload, items_out, &err)
               : tempo_ingest_protobuf(t, payload, data, len, items_out, &err);
     free(plain);
@@ -583,7 +585,7 @@ void tempo_refuse(struct tempo *t, const struct tempo_http_request *req, struct 
 {
     (void)t;
     char media[128];
-    fakes_media_type(req->content_type, media, sizeof(media));
+    fake_util_media_type(req->content_type, media, sizeof(media));
     if (strcmp(media, "application/x-protobuf") != 0)
         strcpy(media, "application/json"); /* a fault answers even an odd request in kind */
     if (status < 300) {
@@ -592,7 +594,7 @@ void tempo_refuse(struct tempo *t, const struct tempo_http_request *req, struct 
         return;
     }
     status_response(resp, media, status, grpc_code_for_http(status),
-                    message ? message : fakes_status_text(status));
+                    message ? message : fake_util_status_text(status));
 }
 
 void tempo_refuse_http(struct tempo *t, const struct http_request *req, struct http_response *resp,
@@ -651,11 +653,11 @@ static int compare_shown(const void *a, const void *b)
 
 /* Every span that Tempo's trace combiner shows, in arrival order: the first arrival of each
  * (trace, span id, kind). Caller owns *out. Returns 0 or -ENOMEM. */
-static int shown_spans(const struct fakes_kept_list *kept, struct view_span **out, size_t *count)
+static int shown_spans(const struct kept_list *kept, struct view_span **out, size_t *count)
 {
     size_t total = 0;
     for (size_t i = 0; i < kept->count; i++)
-        total += ((struct request_index *)fakes_kept_index(kept->items[i]))->count;
+        total += ((struct request_index *)kept_index(kept->items[i]))->count;
     *out = NULL;
     *count = 0;
     if (!total)
@@ -665,7 +667,7 @@ static int shown_spans(const struct fakes_kept_list *kept, struct view_span **ou
         return -ENOMEM;
     size_t n = 0;
     for (size_t i = 0; i < kept->count; i++) {
-        const struct request_index *index = fakes_kept_index(kept->items[i]);
+        const struct request_index *index = kept_index(kept->items[i]);
         for (size_t j = 0; j < index->count; j++, n++)
             spans[n] = (struct view_span){.ref = &index->spans[j], .arrival = n};
     }
@@ -687,18 +689,17 @@ static int shown_spans(const struct fakes_kept_list *kept, struct view_span **ou
 /* Builds the JSON of every span in `spans` (sorted by arrival), decoding only the requests that
  * hold one, one at a time. Returns 0 or a negative code (some json may be set: the caller
  * releases them all). */
-static int build_span_json(const struct fakes_kept_list *kept, struct view_span *spans,
-                           size_t count)
+static int build_span_json(const struct kept_list *kept, struct view_span *spans, size_t count)
 {
     size_t next = 0, base = 0; /* base: arrival number of the request's first span */
     for (size_t i = 0; i < kept->count && next < count; i++) {
-        const struct request_index *index = fakes_kept_index(kept->items[i]);
+        const struct request_index *index = kept_index(kept->items[i]);
         if (spans[next].arrival >= base + index->count) {
             base += index->count;
             continue;
         }
         struct payload *payload = NULL;
-        if (fakes_kept_open(kept->items[i], &payload, NULL) < 0)
+        if (kept_open(kept->items[i], &payload, NULL) < 0)
             return -ENOMEM;
         struct span_cursor c = {.req = payload->traces};
         const otlp_resource_spans *rs;
@@ -715,7 +716,7 @@ static int build_span_json(const struct fakes_kept_list *kept, struct view_span 
             spans[next].json = span_json(span, rs->resource, ss->scope);
             rc = spans[next++].json ? 0 : -ENOMEM;
         }
-        fakes_kept_close(kept->items[i], payload);
+        kept_close(kept->items[i], payload);
         if (rc)
             return rc;
         base += index->count;
@@ -731,7 +732,7 @@ static int append_traces(json_t *traces, struct view_span *spans, size_t count)
         json_t *trace = json_object();
         json_t *list = json_array();
         char hex[33];
-        fakes_hex(spans[i].ref->trace_id, 16, hex);
+        fake_util_hex(spans[i].ref->trace_id, 16, hex);
         int rc = !trace || !list || json_object_set_new(trace, "trace_id", json_string(hex)) ||
                  json_object_set(trace, "spans", list);
         if (!rc) {
@@ -755,13 +756,13 @@ static int append_traces(json_t *traces, struct view_span *spans, size_t count)
 
 json_t *tempo_view(struct tempo *t)
 {
-    struct fakes_kept_list kept;
+    struct kept_list kept;
     struct view_span *spans = NULL;
     size_t count = 0;
     json_t *root = json_object();
     json_t *traces = json_array();
     pthread_mutex_lock(&t->mutex);
-    int rc = fakes_kept_list_snapshot(&t->kept, &kept);
+    int rc = kept_list_snapshot(&t->kept, &kept);
     pthread_mutex_unlock(&t->mutex);
     /* Everything below reads only the snapshot: ingest goes on meanwhile. */
     if (rc || !root || !traces || json_object_set(root, "traces", traces) ||
@@ -773,7 +774,7 @@ json_t *tempo_view(struct tempo *t)
         goto fail;
     free(spans);
     json_decref(traces);
-    fakes_kept_list_clear(&kept);
+    kept_list_clear(&kept);
     return root;
 fail:
     for (size_t i = 0; i < count; i++)
@@ -781,17 +782,17 @@ fail:
     free(spans);
     json_decref(traces);
     json_decref(root);
-    fakes_kept_list_clear(&kept);
+    kept_list_clear(&kept);
     return NULL;
 }
 
 json_t *tempo_view_otlp(struct tempo *t)
 {
-    struct fakes_kept_list kept;
+    struct kept_list kept;
     pthread_mutex_lock(&t->mutex);
-    int rc = fakes_kept_list_snapshot(&t->kept, &kept);
+    int rc = kept_list_snapshot(&t->kept, &kept);
     pthread_mutex_unlock(&t->mutex);
-    json_t *all = rc ? NULL : fakes_kept_list_otlp_json(&kept);
-    fakes_kept_list_clear(&kept);
+    json_t *all = rc ? NULL : kept_list_otlp_json(&kept);
+    kept_list_clear(&kept);
     return all;
 }

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_util.h"
 #include "fakes.h"
 #include "fault.h"
 #include "google/protobuf/any.pb-c.h"
@@ -133,7 +134,7 @@ static void refuse(const struct fault_spec *spec, const struct grpcd_request *re
                  TEMPO_RATE_LIMIT_BYTES, TEMPO_RATE_LIMIT_BYTES, TEMPO_BURST_BYTES,
                  req->message_len, TEMPO_TENANT);
     } else {
-        snprintf(text, sizeof(text), "%s", fakes_status_text(spec->status));
+        snprintf(text, sizeof(text), "%s", fake_util_status_text(spec->status));
     }
     grpcd_response_status(resp, spec->grpc_code, "%s", text);
     if (spec->has_retry_info)
@@ -199,7 +200,7 @@ static void export_traces(struct tempo *tempo, const struct grpcd_request *req,
 static void serve(void *ctx, const struct grpcd_request *req, struct grpcd_response *resp)
 {
     struct fake *fake = ctx;
-    int64_t arrived = fakes_now_ms();
+    int64_t arrived = fake_util_now_ms();
     size_t items = 0;
     bool refused = false; /* the fault answered instead of Tempo */
     struct fault_action action;

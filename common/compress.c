@@ -318,3 +318,103 @@ int decompress_buffer(enum compression c, const uint8_t *in, size_t len, size_t 
     *out_len = b.len;
     return 0;
 }
+
+/* ---- pooled decompression ---- */
+
+/* Idle buffers kept for the next body, and the largest one kept (a rare huge body is freed
+ * rather than held). */
+#define IDLE_BUFFERS_MAX 4
+#define IDLE_BUFFER_MAX_BYTES ((size_t)16 * 1024 * 1024)
+
+static pthread_mutex_t buffers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    uint8_t *data;
+    size_t cap;
+} idle_buffers[IDLE_BUFFERS_MAX];
+static size_t idle_count;
+
+/* A buffer of at least `want` bytes into d->data / d->cap: the pool's largest idle one, grown
+ * if needed. Returns 0 or -ENOMEM. */
+static int buffer_take(struct decompressed *d, size_t want)
+{
+    pthread_mutex_lock(&buffers_lock);
+    if (idle_count > 0) {
+        idle_count--;
+        d->data = idle_buffers[idle_count].data;
+        d->cap = idle_buffers[idle_count].cap;
+    }
+    pthread_mutex_unlock(&buffers_lock);
+    if (d->cap >= want)
+        return 0;
+    uint8_t *grown = realloc(d->data, want);
+    if (!grown)
+        return -ENOMEM;
+    d->data = grown;
+    d->cap = want;
+    return 0;
+}
+
+void decompressed_release(struct decompressed *d)
+{
+    if (d->data && d->cap <= IDLE_BUFFER_MAX_BYTES) {
+        pthread_mutex_lock(&buffers_lock);
+        if (idle_count < IDLE_BUFFERS_MAX) {
+            idle_buffers[idle_count].data = d->data;
+            idle_buffers[idle_count].cap = d->cap;
+            idle_count++;
+            d->data = NULL;
+        }
+        pthread_mutex_unlock(&buffers_lock);
+    }
+    free(d->data);
+    *d = (struct decompressed){0};
+}
+
+/* gzip by libdeflate: 0 with d filled, or -1 when decompress_buffer must decide. */
+static int gzip_in_one_call(const uint8_t *in, size_t len, size_t max_out, struct decompressed *d)
+{
+    /* Only a plain header (no name, extra or header CRC, which zlib checks and libdeflate
+     * skips): what the collector and Go's gzip.Writer send. */
+    if (len < 18 || in[3] != 0)
+        return -1;
+    /* ISIZE, the last 4 bytes: the size modulo 2^32 when the body is one gzip member. A wrong
+     * hint (several members, a lie) only means libdeflate fails and zlib decides. */
+    size_t hint = (size_t)in[len - 4] | (size_t)in[len - 3] << 8 | (size_t)in[len - 2] << 16 |
+                  (size_t)in[len - 1] << 24;
+    if (hint > max_out || buffer_take(d, hint + 1) < 0)
+        return -1;
+    struct libdeflate_decompressor *z = libdeflate_alloc_decompressor();
+    if (!z)
+        return -1;
+    size_t in_used = 0, produced = 0;
+    enum libdeflate_result r =
+        libdeflate_gzip_decompress_ex(z, in, len, d->data, hint, &in_used, &produced);
+    libdeflate_free_decompressor(z);
+    if (r != LIBDEFLATE_SUCCESS)
+        return -1;
+    /* zlib, too, stops after the first member and ignores what follows it. */
+    d->len = produced;
+    d->data[produced] = '\0';
+    return 0;
+}
+
+int decompress_pooled(enum compression c, const uint8_t *in, size_t len, size_t max_out,
+                      struct decompressed *out, struct error *err)
+{
+    *out = (struct decompressed){0};
+    if (c == COMPRESSION_GZIP && gzip_in_one_call(in, len, max_out, out) == 0)
+        return 0;
+    uint8_t *data = NULL;
+    size_t data_len = 0;
+    int rc = decompress_buffer(c, in, len, max_out, &data, &data_len, err);
+    if (rc < 0) {
+        decompressed_release(out);
+        return rc;
+    }
+    /* A pooled buffer taken for a failed fast try goes back; this one joins the pool later. */
+    decompressed_release(out);
+    out->data = data;
+    out->len = data_len;
+    out->cap = data_len + 1;
+    return 0;
+}

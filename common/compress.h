@@ -42,4 +42,24 @@ const char *compress_header_error(enum compression c, const uint8_t *in, size_t 
 int decompress_buffer(enum compression c, const uint8_t *in, size_t len, size_t max_out,
                       uint8_t **out, size_t *out_len, struct error *err);
 
+/* A decompressed body whose buffer comes from, and goes back to, a small process-wide pool:
+ * a server that decompresses one large body after another then reuses warm memory instead of
+ * faulting in fresh pages for each (the fakes' ingest). `data` is NUL-terminated (not counted
+ * in `len`); `cap` is the pool's business. */
+struct decompressed {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+};
+
+/* decompress_buffer into a pooled buffer, with the same results and errors. A gzip body whose
+ * trailer states a size within `max_out` is inflated by libdeflate in one call; any other
+ * body, and any body libdeflate does not take, goes through decompress_buffer, so every error
+ * keeps its words. On success the caller owns *out until decompressed_release; on failure
+ * *out is empty. */
+int decompress_pooled(enum compression c, const uint8_t *in, size_t len, size_t max_out,
+                      struct decompressed *out, struct error *err);
+/* Gives the buffer back to the pool (or frees it) and empties `d`. An empty `d` is accepted. */
+void decompressed_release(struct decompressed *d);
+
 #endif

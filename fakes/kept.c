@@ -22,35 +22,51 @@ struct kept {
     max_align_t index[]; /* index_size bytes, then the protobuf bytes */
 };
 
-struct kept *kept_new(const struct payload *payload, const uint8_t *protobuf, size_t len,
-                      size_t index_size)
+/* The header and index of a kept request with room for `bytes` protobuf bytes after them,
+ * nothing copied yet. One allocation for all three: a request costs one malloc. */
+static struct kept *kept_alloc(enum signal signal, size_t bytes, size_t index_size)
 {
     size_t index_room = (index_size + sizeof(max_align_t) - 1) / sizeof(max_align_t);
-    size_t bytes = protobuf ? len : 0;
     size_t room = SIZE_MAX - sizeof(struct kept);
     if (bytes > room || index_room > (room - bytes) / sizeof(max_align_t))
         return NULL;
-    /* One allocation for the header, the index and the bytes: a request costs one malloc. */
     struct kept *kept = malloc(sizeof(struct kept) + index_room * sizeof(max_align_t) + bytes);
     if (!kept)
         return NULL;
     atomic_init(&kept->refs, 1);
-    kept->signal = payload->signal;
+    kept->signal = signal;
     kept->tree = NULL;
-    kept->protobuf = NULL;
+    kept->protobuf = (uint8_t *)(kept->index + index_room);
     kept->len = 0;
     kept->index_size = index_size;
     memset(kept->index, 0, index_size);
-    if (protobuf) {
-        kept->protobuf = (uint8_t *)(kept->index + index_room);
+    return kept;
+}
+
+struct kept *kept_new_bytes(enum signal signal, const uint8_t *protobuf, size_t len,
+                            size_t index_size)
+{
+    struct kept *kept = kept_alloc(signal, len, index_size);
+    if (kept && len) {
         memcpy(kept->protobuf, protobuf, len);
         kept->len = len;
-    } else {
-        kept->tree = payload_clone(payload);
-        if (!kept->tree) {
-            free(kept);
-            return NULL;
-        }
+    }
+    return kept;
+}
+
+struct kept *kept_new(const struct payload *payload, const uint8_t *protobuf, size_t len,
+                      size_t index_size)
+{
+    if (protobuf)
+        return kept_new_bytes(payload->signal, protobuf, len, index_size);
+    struct kept *kept = kept_alloc(payload->signal, 0, index_size);
+    if (!kept)
+        return NULL;
+    kept->protobuf = NULL;
+    kept->tree = payload_clone(payload);
+    if (!kept->tree) {
+        free(kept);
+        return NULL;
     }
     return kept;
 }

@@ -30,6 +30,10 @@ struct kept;
  * area is zeroed. One reference, the caller's. NULL on ENOMEM. */
 struct kept *kept_new(const struct payload *payload, const uint8_t *protobuf, size_t len,
                       size_t index_size);
+/* The same for a request the backend never decoded: a copy of the `len` bytes of `protobuf`, a
+ * `signal` request. NULL on ENOMEM. */
+struct kept *kept_new_bytes(enum signal signal, const uint8_t *protobuf, size_t len,
+                            size_t index_size);
 /* The backend's index area (aligned for any type; NULL when index_size was 0). Borrowed. */
 void *kept_index(struct kept *kept);
 /* The request as a tree, into *out: borrowed from `kept` or decoded anew; give it back with

@@ -63,6 +63,7 @@
 #include "kept.h"
 #include "log.h"
 #include "loki_otlp.h"
+#include "loki_wire.h"
 #include "otlp_json.h"
 #include "pdata.h"
 
@@ -203,26 +204,29 @@ static int resolve_tenant(const char *org_id, char *out, size_t out_size, struct
 
 /* ---- decoding ---- */
 
-/* A decoded push request: its tree and, for a protobuf body, the bytes it was decoded from
- * (the request's own, or `plain` when it was compressed). */
+/* A push request's body and, once decoded, its tree. For a protobuf body `protobuf` is the
+ * bytes the tree comes from (the request's own, or `plain` when it was compressed). */
 struct decoded {
+    const uint8_t *data; /* the body after Content-Encoding */
+    size_t data_len;
     struct payload *payload;
     const uint8_t *protobuf; /* NULL for a JSON body */
     size_t len;
-    uint8_t *plain; /* the decompressed body, or NULL */
+    struct decompressed plain; /* the decompressed body, or empty */
 };
 
 static void decoded_clear(struct decoded *d)
 {
     payload_free(d->payload);
-    free(d->plain);
+    decompressed_release(&d->plain);
     memset(d, 0, sizeof(*d));
 }
 
-/* Decompresses and decodes the body. On failure fills `resp` with Loki's answer and returns a
- * negative code (then `out` holds nothing). The caller clears `out` with decoded_clear. */
-static int decode_request(const struct loki_push_request *req, struct decoded *out,
-                          struct http_response *resp)
+/* Undoes the Content-Encoding, after the size check. On failure fills `resp` with Loki's
+ * answer and returns a negative code (then `out` holds nothing). The caller clears `out` with
+ * decoded_clear. */
+static int read_body(const struct loki_push_request *req, struct decoded *out,
+                     struct http_response *resp)
 {
     struct error err = {0};
     memset(out, 0, sizeof(*out));
@@ -248,11 +252,11 @@ static int decode_request(const struct loki_push_request *req, struct decoded *o
         otlp_error(resp, 413, message);
         return -EFBIG;
     }
-    size_t plain_len = req->body_len;
-    const uint8_t *data = req->body;
+    out->data = req->body;
+    out->data_len = req->body_len;
     if (compression != COMPRESSION_NONE) {
-        int rc = decompress_buffer(compression, req->body, req->body_len, LOKI_MAX_RECV_MSG_SIZE,
-                                   &out->plain, &plain_len, &err);
+        int rc = decompress_pooled(compression, req->body, req->body_len, LOKI_MAX_RECV_MSG_SIZE,
+                                   &out->plain, &err);
         if (rc == -EFBIG) {
             char message[256];
             /* Loki reads through a LimitReader of limit + 1 bytes, so that is what it saw. */
@@ -266,32 +270,56 @@ static int decode_request(const struct loki_push_request *req, struct decoded *o
                        err.message[0] ? err.message : "cannot decompress the request body");
             return rc;
         }
-        data = out->plain;
+        out->data = out->plain.data;
+        out->data_len = out->plain.len;
     }
+    return 0;
+}
+
+static bool is_protobuf(const struct loki_push_request *req)
+{
     /* The content type must match exactly: no parameters, no other case (extractLogs). */
+    return req->content_type && strcmp(req->content_type, "application/x-protobuf") == 0;
+}
+
+/* Decodes the body read_body gave. On failure fills `resp` with Loki's answer and returns a
+ * negative code; the caller clears `d` with decoded_clear either way. */
+static int decode_body(const struct loki_push_request *req, struct decoded *d,
+                       struct http_response *resp)
+{
+    struct error err = {0};
     const char *ct = req->content_type ? req->content_type : "";
     int rc;
-    if (strcmp(ct, "application/x-protobuf") == 0) {
-        rc = payload_decode(SIGNAL_LOGS, data, plain_len, &out->payload, &err);
-        out->protobuf = data;
-        out->len = plain_len;
+    if (is_protobuf(req)) {
+        rc = payload_decode(SIGNAL_LOGS, d->data, d->data_len, &d->payload, &err);
+        d->protobuf = d->data;
+        d->len = d->data_len;
     } else if (strcmp(ct, "application/json") == 0) {
-        rc = otlp_json_decode_payload(SIGNAL_LOGS, (const char *)data, plain_len, &out->payload,
+        rc = otlp_json_decode_payload(SIGNAL_LOGS, (const char *)d->data, d->data_len, &d->payload,
                                       &err);
     } else {
         char message[512];
         snprintf(message, sizeof(message), "content type: %.300s is not supported", ct);
         otlp_error(resp, 400, message);
-        decoded_clear(out);
         return -EINVAL;
     }
     if (rc < 0) {
         otlp_error(resp, rc == -ENOMEM ? 500 : 400,
                    err.message[0] ? err.message : "cannot decode the request body");
-        decoded_clear(out);
         return rc;
     }
     return 0;
+}
+
+static int decode_request(const struct loki_push_request *req, struct decoded *out,
+                          struct http_response *resp)
+{
+    int rc = read_body(req, out, resp);
+    if (rc == 0)
+        rc = decode_body(req, out, resp);
+    if (rc < 0)
+        decoded_clear(out);
+    return rc;
 }
 
 /* ---- validation (distributor + validator) ---- */
@@ -563,7 +591,9 @@ static int store(struct loki *loki, const char *tenant, const struct decoded *d,
                  size_t entries)
 {
     /* Made outside the lock: it copies the request. */
-    struct kept *kept = kept_new(d->payload, d->protobuf, d->len, sizeof(struct push_index));
+    struct kept *kept =
+        d->protobuf ? kept_new_bytes(SIGNAL_LOGS, d->protobuf, d->len, sizeof(struct push_index))
+                    : kept_new(d->payload, NULL, 0, sizeof(struct push_index));
     if (kept) {
         struct push_index *index = kept_index(kept);
         index->now_ns = now;
@@ -585,6 +615,50 @@ static int store(struct loki *loki, const char *tenant, const struct decoded *d,
 }
 
 /* ---- the push ---- */
+
+/* True when no stream and no entry of a summarised request fails validate_labels or
+ * validate_entry: every check there compares one number with a limit, so the extremes decide. */
+static bool summary_passes(const struct loki_wire_summary *s, int64_t now)
+{
+    return s->most_label_names <= LOKI_MAX_LABEL_NAMES_PER_SERIES &&
+           s->longest_label_name <= LOKI_MAX_LABEL_NAME_LENGTH &&
+           s->longest_label_value <= LOKI_MAX_LABEL_VALUE_LENGTH &&
+           s->oldest_ns >= now - LOKI_REJECT_OLD_SAMPLES_MAX_AGE_NS &&
+           s->newest_ns <= now + LOKI_CREATION_GRACE_PERIOD_NS &&
+           s->longest_line <= LOKI_MAX_LINE_SIZE &&
+           s->most_metadata_bytes <= LOKI_MAX_STRUCTURED_METADATA_SIZE &&
+           s->most_metadata_entries <= LOKI_MAX_STRUCTURED_METADATA_COUNT;
+}
+
+/* Stores the `entries` that passed validation (unless discarding) and answers: 503 when the
+ * fake cannot hold them, else 400 with the grouped errors when there are any (`errors` may be
+ * NULL: none), else 204. */
+static void store_and_answer(struct loki *loki, const char *tenant, const struct decoded *d,
+                             int64_t now, size_t entries, struct grouped_errors *errors,
+                             struct http_response *resp, size_t *items_out)
+{
+    if (entries > 0) {
+        int rc = loki->discard ? 0 : store(loki, tenant, d, now, entries);
+        if (rc < 0) {
+            char message[256];
+            snprintf(message, sizeof(message),
+                     rc == -ENOSPC ? "fake loki holds %u entries, its maximum; reset it with "
+                                     "DELETE /v1/received"
+                                   : "fake loki: out of memory (%u entries max)",
+                     LOKI_MAX_STORED_ENTRIES);
+            otlp_error(resp, 503, message);
+            return;
+        }
+        *items_out = entries;
+    }
+    if (errors && (errors->count > 0 || errors->oom)) {
+        char *text = grouped_text(errors);
+        otlp_error(resp, 400, text ? text : "validation failed");
+        free(text);
+    } else {
+        resp->status = 204;
+    }
+}
 
 void loki_push(struct loki *loki, const struct loki_push_request *req, struct http_response *resp,
                size_t *items_out)
@@ -611,11 +685,28 @@ void loki_push(struct loki *loki, const struct loki_push_request *req, struct ht
         }
     }
     struct decoded decoded;
-    if (decode_request(req, &decoded, resp) < 0)
+    if (read_body(req, &decoded, resp) < 0) {
+        decoded_clear(&decoded);
         return;
+    }
+    int64_t now = loki->now_ns();
+    struct loki_wire_summary summary;
+    if (is_protobuf(req) &&
+        loki_wire_summarize(decoded.data, decoded.data_len, now, &summary) == 0 &&
+        summary_passes(&summary, now)) {
+        /* Every entry passes: the answer of the full path, without building the push. */
+        decoded.protobuf = decoded.data;
+        decoded.len = decoded.data_len;
+        store_and_answer(loki, tenant, &decoded, now, summary.records, NULL, resp, items_out);
+        decoded_clear(&decoded);
+        return;
+    }
+    if (decode_body(req, &decoded, resp) < 0) {
+        decoded_clear(&decoded);
+        return;
+    }
 
     struct loki_push push;
-    int64_t now = loki->now_ns();
     if (loki_otlp_translate(decoded.payload->logs, now, &push) < 0) {
         decoded_clear(&decoded);
         otlp_error(resp, 500, "out of memory");
@@ -632,33 +723,10 @@ void loki_push(struct loki *loki, const struct loki_push_request *req, struct ht
     }
     struct grouped_errors errors = {0};
     size_t kept = 0;
-    if (validate_push(&push, now, &errors, &kept) < 0) {
+    if (validate_push(&push, now, &errors, &kept) < 0)
         otlp_error(resp, 500, "out of memory");
-        goto out;
-    }
-    if (kept > 0) {
-        int rc = loki->discard ? 0 : store(loki, tenant, &decoded, now, kept);
-        if (rc == 0) {
-            *items_out = kept;
-        } else {
-            char message[256];
-            snprintf(message, sizeof(message),
-                     rc == -ENOSPC ? "fake loki holds %u entries, its maximum; reset it with "
-                                     "DELETE /v1/received"
-                                   : "fake loki: out of memory (%u entries max)",
-                     LOKI_MAX_STORED_ENTRIES);
-            otlp_error(resp, 503, message);
-            goto out;
-        }
-    }
-    if (errors.count > 0 || errors.oom) {
-        char *text = grouped_text(&errors);
-        otlp_error(resp, 400, text ? text : "validation failed");
-        free(text);
-    } else {
-        resp->status = 204;
-    }
-out:
+    else
+        store_and_answer(loki, tenant, &decoded, now, kept, &errors, resp, items_out);
     grouped_clear(&errors);
     loki_push_clear(&push);
     decoded_clear(&decoded);

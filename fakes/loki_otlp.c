@@ -158,6 +158,37 @@ static void normalize_into(const char *name, size_t len, char *out)
     memmove(out, s, n + 1);
 }
 
+size_t loki_normalized_label_length(const char *name, size_t len)
+{
+    /* normalize_into without writing: one byte per rune, plus the prefix its first two decide. */
+    size_t runes = 0;
+    char first = '\0', second = '\0';
+    const unsigned char *p = (const unsigned char *)name;
+    for (size_t i = 0; i < len; runes++) {
+        char c;
+        if (p[i] < 0x80) {
+            c = is_ascii_alnum(p[i]) ? (char)p[i] : '_';
+            i++;
+        } else {
+            uint32_t r;
+            bool valid;
+            i += fake_util_utf8_next(p + i, len - i, &r, &valid);
+            c = (valid && is_ascii_alnum(r)) ? (char)r : '_';
+        }
+        if (runes == 0)
+            first = c;
+        else if (runes == 1)
+            second = c;
+    }
+    if (runes == 0)
+        return 0;
+    if (first >= '0' && first <= '9')
+        return runes + 4; /* "key_" */
+    if (first == '_' && second != '_')
+        return runes + 3; /* "key" */
+    return runes;
+}
+
 char *loki_normalize_label(const char *name)
 {
     size_t len = strlen(name);

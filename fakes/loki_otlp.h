@@ -77,6 +77,9 @@ void loki_labels_clear(struct loki_labels *labels);
  * result; NULL on ENOMEM. */
 char *loki_normalize_label(const char *name);
 
+/* strlen(loki_normalize_label(name)) for name[0..len), without making the name. */
+size_t loki_normalized_label_length(const char *name, size_t len);
+
 /* True when `key` is in Loki's default list of resource attributes that become index labels. */
 bool loki_is_index_attribute(const char *key);
 

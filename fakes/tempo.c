@@ -40,6 +40,7 @@
 #include "fake_util.h"
 #include "kept.h"
 #include "otlp_json.h"
+#include "otlp_wire.h"
 
 #define OTLP_PATH "/v1/traces"
 #define GRPC_INVALID_ARGUMENT 3
@@ -373,6 +374,28 @@ static long check_ids(const otlp_traces_req *req, struct error *err)
     return n;
 }
 
+/* Adds `kept` (with its index of `count` spans) to the store, taking the caller's reference
+ * either way. Returns 0, or -ENOSPC / -ENOMEM with `err` filled. */
+static int keep(struct tempo *t, struct kept *kept, size_t count, struct error *err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&t->mutex);
+    if (t->stored_spans + count > TEMPO_MAX_STORED_SPANS)
+        rc = error_set(err, -ENOSPC, ERROR_RETRYABLE,
+                       "fake tempo holds %u spans, its maximum; reset it with DELETE "
+                       "/v1/received",
+                       TEMPO_MAX_STORED_SPANS);
+    else if (kept_list_append(&t->kept, kept) < 0)
+        rc = error_set(err, -ENOMEM, ERROR_RETRYABLE, "out of memory");
+    if (rc == 0) {
+        t->stored_spans += count;
+        kept = NULL;
+    }
+    pthread_mutex_unlock(&t->mutex);
+    kept_unref(kept);
+    return rc;
+}
+
 /* tempo_ingest and tempo_ingest_protobuf: `payload` stays the caller's. */
 static int ingest(struct tempo *t, const struct payload *payload, const uint8_t *protobuf,
                   size_t len, size_t *spans_out, struct error *err)
@@ -398,21 +421,99 @@ static int ingest(struct tempo *t, const struct payload *payload, const uint8_t 
         ref->start = span->start_time_unix_nano;
         ref->kind = (int32_t)span->kind;
     }
-    int rc = 0;
-    pthread_mutex_lock(&t->mutex);
-    if (t->stored_spans + count > TEMPO_MAX_STORED_SPANS)
-        rc = error_set(err, -ENOSPC, ERROR_RETRYABLE,
-                       "fake tempo holds %u spans, its maximum; reset it with DELETE "
-                       "/v1/received",
-                       TEMPO_MAX_STORED_SPANS);
-    else if (kept_list_append(&t->kept, kept) < 0)
-        rc = error_set(err, -ENOMEM, ERROR_RETRYABLE, "out of memory");
-    if (rc == 0) {
-        t->stored_spans += count;
-        kept = NULL;
+    int rc = keep(t, kept, count, err);
+    if (rc == 0)
+        *spans_out = count;
+    return rc;
+}
+
+/* ---- ingest from the bytes (otlp_wire.h) ---- */
+
+/* Calls `fn` for every Span of the request in `buf` (wire order = next_span's order), until it
+ * returns non-zero; returns that, or 0. ResourceSpans: scope_spans = 2; ScopeSpans: spans = 2;
+ * the request: resource_spans = 1. */
+static int for_each_wire_span(const uint8_t *buf, size_t len,
+                              int (*fn)(const uint8_t *span, size_t len, void *ctx), void *ctx)
+{
+    struct otlp_wire_reader request, resource, scope;
+    struct otlp_wire_field rf, sf, f;
+    otlp_wire_init(&request, buf, len);
+    while (otlp_wire_next(&request, &rf) == 1) {
+        if (rf.number != 1)
+            continue;
+        otlp_wire_init(&resource, rf.data, rf.len);
+        while (otlp_wire_next(&resource, &sf) == 1) {
+            if (sf.number != 2)
+                continue;
+            otlp_wire_init(&scope, sf.data, sf.len);
+            while (otlp_wire_next(&scope, &f) == 1) {
+                int rc = f.number == 2 ? fn(f.data, f.len, ctx) : 0;
+                if (rc)
+                    return rc;
+            }
+        }
     }
-    pthread_mutex_unlock(&t->mutex);
-    kept_unref(kept);
+    return 0;
+}
+
+/* One span's index entry, or -EAGAIN when its ids fail check_ids (which words the answer). */
+static int wire_span_ref(const uint8_t *data, size_t len, struct span_ref *ref)
+{
+    struct otlp_wire_reader r;
+    struct otlp_wire_field f;
+    otlp_wire_init(&r, data, len);
+    bool trace_ok = false, span_ok = false;
+    memset(ref, 0, sizeof(*ref));
+    while (otlp_wire_next(&r, &f) == 1) {
+        if (f.number == 1 && f.type == OTLP_WIRE_LEN && f.len == 16) {
+            memcpy(ref->trace_id, f.data, 16);
+            trace_ok = true;
+        } else if (f.number == 2 && f.type == OTLP_WIRE_LEN && f.len == 8) {
+            memcpy(ref->span_id, f.data, 8);
+            span_ok = !all_zero(f.data, 8);
+        } else if (f.number == 6) {
+            ref->kind = (int32_t)(uint32_t)f.value; /* protobuf-c keeps 32 bits of an enum */
+        } else if (f.number == 7) {
+            ref->start = f.value;
+        }
+    }
+    return trace_ok && span_ok ? 0 : -EAGAIN;
+}
+
+static int count_wire_span(const uint8_t *data, size_t len, void *ctx)
+{
+    struct span_ref ref;
+    int rc = wire_span_ref(data, len, &ref);
+    if (rc == 0)
+        (*(size_t *)ctx)++;
+    return rc;
+}
+
+static int index_wire_span(const uint8_t *data, size_t len, void *ctx)
+{
+    struct request_index *index = ctx;
+    return wire_span_ref(data, len, &index->spans[index->count++]);
+}
+
+int tempo_ingest_wire(struct tempo *t, const uint8_t *protobuf, size_t len, size_t *spans_out,
+                      struct error *err)
+{
+    *spans_out = 0;
+    if (!otlp_wire_check(
+            &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+            protobuf, len, 1))
+        return -EAGAIN;
+    size_t count = 0;
+    if (for_each_wire_span(protobuf, len, count_wire_span, &count) != 0 || count == 0)
+        return -EAGAIN;
+    struct kept *kept =
+        kept_new_bytes(SIGNAL_TRACES, protobuf, len,
+                       sizeof(struct request_index) + count * sizeof(struct span_ref));
+    if (!kept)
+        return error_set(err, -ENOMEM, ERROR_RETRYABLE, "out of memory");
+    /* The same walk again cannot fail: the bytes are the ones just counted. */
+    for_each_wire_span(protobuf, len, index_wire_span, kept_index(kept));
+    int rc = keep(t, kept, count, err);
     if (rc == 0)
         *spans_out = count;
     return rc;
@@ -507,24 +608,34 @@ void tempo_http_export(struct tempo *t, const struct tempo_http_request *req,
     struct error err = {0};
     const uint8_t *data = req->body;
     size_t len = req->body_len;
-    uint8_t *plain = NULL;
+    struct decompressed plain = {0};
     if (compression != COMPRESSION_NONE) {
-        int rc = decompress_buffer(compression, req->body, req->body_len, TEMPO_MAX_REQUEST_BODY,
-                                   &plain, &len, &err);
+        int rc = decompress_pooled(compression, req->body, req->body_len, TEMPO_MAX_REQUEST_BODY,
+                                   &plain, &err);
         if (rc < 0) {
             status_response(resp, media, rc == -ENOMEM ? 503 : 400,
                             rc == -ENOMEM ? GRPC_UNAVAILABLE : GRPC_INVALID_ARGUMENT,
                             err.message[0] ? err.message : "cannot decompress the body");
             return;
         }
-        data = plain;
+        data = plain.data;
+        len = plain.len;
+    }
+    bool json = strcmp(media, "application/json") == 0;
+    int rc = json ? -EAGAIN : tempo_ingest_wire(t, data, len, items_out, &err);
+    if (rc != -EAGAIN) {
+        decompressed_release(&plain);
+        if (rc < 0)
+            status_response(resp, media, 503, GRPC_UNAVAILABLE, err.message);
+        else
+            success_response(resp, media);
+        return;
     }
     struct payload *payload = NULL;
-    bool json = strcmp(media, "application/json") == 0;
-    int rc = json ? otlp_json_decode_payload(SIGNAL_TRACES, (const char *)data, len, &payload, &err)
-                  : payload_decode(SIGNAL_TRACES, data, len, &payload, &err);
+    rc = json ? otlp_json_decode_payload(SIGNAL_TRACES, (const char *)data, len, &payload, &err)
+              : payload_decode(SIGNAL_TRACES, data, len, &payload, &err);
     if (rc < 0) {
-        free(plain);
+        decompressed_release(&plain);
         status_response(resp, media, rc == -ENOMEM ? 503 : 400,
                         rc == -ENOMEM ? GRPC_UNAVAILABLE : GRPC_INVALID_ARGUMENT,
                         err.message[0] ? err.message : "cannot decode the body");
@@ -533,7 +644,7 @@ void tempo_http_export(struct tempo *t, const struct tempo_http_request *req,
     /* A protobuf request is kept as its bytes, a JSON one as its tree (kept_new). */
     rc = json ? tempo_ingest(t, payload, items_out, &err)
               : tempo_ingest_protobuf(t, payload, data, len, items_out, &err);
-    free(plain);
+    decompressed_release(&plain);
     if (rc == -EINVAL)
         status_response(resp, media, 400, GRPC_INVALID_ARGUMENT, err.message);
     else if (rc < 0)

@@ -56,6 +56,14 @@ int tempo_ingest(struct tempo *tempo, struct payload *payload, size_t *spans_out
 int tempo_ingest_protobuf(struct tempo *tempo, struct payload *payload, const uint8_t *protobuf,
                           size_t len, size_t *spans_out, struct error *err);
 
+/* The fast way for a protobuf request: keeps it straight from its bytes (borrowed), without
+ * decoding, when otlp_wire_check is sure of them and every span's ids pass. Returns 0 (kept,
+ * *spans_out), -ENOSPC / -ENOMEM with `err` filled as tempo_ingest_protobuf fills it, or
+ * -EAGAIN: nothing kept; decode and call tempo_ingest_protobuf, which answers bad ids, requests
+ * without spans and bytes this way does not read. */
+int tempo_ingest_wire(struct tempo *tempo, const uint8_t *protobuf, size_t len, size_t *spans_out,
+                      struct error *err);
+
 /* Answers one HTTP request (headers read through httpd). *items_out = spans stored. */
 void tempo_handle(struct tempo *tempo, const struct http_request *req, struct http_response *resp,
                   size_t *items_out);

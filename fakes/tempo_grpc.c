@@ -173,8 +173,16 @@ static void export_traces(struct tempo *tempo, const struct grpcd_request *req,
         return;
     }
     struct error err = {0};
+    int rc = tempo_ingest_wire(tempo, req->message, req->message_len, items, &err);
+    if (rc != -EAGAIN) {
+        if (rc < 0)
+            grpcd_response_status(resp, GRPC_CODE_UNAVAILABLE, "%s", err.message);
+        else
+            set_success(resp);
+        return;
+    }
     struct payload *payload = NULL;
-    int rc = payload_decode(SIGNAL_TRACES, req->message, req->message_len, &payload, &err);
+    rc = payload_decode(SIGNAL_TRACES, req->message, req->message_len, &payload, &err);
     if (rc == -ENOMEM) {
         grpcd_response_status(resp, GRPC_CODE_UNAVAILABLE, "%s", err.message);
         return;

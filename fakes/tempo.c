@@ -10,7 +10,8 @@
  *
  * Request flow: path (404) -> Content-Encoding known (400 via errorHandler) -> method (405) ->
  * Content-Type (415) -> body size and decompression (400) -> decode (400) -> no spans: 200 ->
- * ids (400 InvalidArgument) -> store -> 200.
+ * ids (400 InvalidArgument) -> store -> 200. A protobuf request whose every id passes skips the
+ * decode: its ids are read from the bytes (tempo_ingest_wire, otlp_wire.h).
  *
  * Storage: ingest does what the distributor does (the id checks) and keeps the request as it
  * came (its protobuf bytes, kept.h) with a 40-byte index entry per span; the views decode

@@ -367,7 +367,8 @@ static int check_stop_start(struct loader *l, const struct step *steps, size_t c
     return 0;
 }
 
-/* Checks a step's body against its kind's field table and loads it. A bare kind's null body
+/* Checks a step's body against its kind's field table, allocates the kind's data (zeroed; freed
+ * by scenario_free, as the step is already counted) and loads it. A bare kind's null body
  * (`- restart:` alone) is loaded as an empty mapping, the defaults. */
 static int load_step(struct loader *l, struct step *st, const json_t *body, const char *path,
                      int line)
@@ -381,6 +382,10 @@ static int load_step(struct loader *l, struct step *st, const json_t *body, cons
     }
     if (d->fields && (rc = loader_check_fields(l, body, line, path, d->fields)) < 0)
         goto done;
+    if (d->data_size && !(st->data = calloc(1, d->data_size))) {
+        rc = error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+        goto done;
+    }
     rc = d->load(l, st, body, path, line);
 done:
     json_decref(empty);
@@ -389,7 +394,7 @@ done:
 
 /* Loads `steps` (or `before_start`, where only kinds marked before_start are allowed: they run
  * before the collector starts, so nothing else has anything to act on). A step is counted before
- * it loads, so scenario_free releases what a failed load had allocated. */
+ * it loads, so scenario_free releases its data and what a failed load had allocated in it. */
 static int load_step_list(struct loader *l, const json_t *doc, const char *name, struct step *out,
                           size_t *count, size_t max, bool before_start)
 {
@@ -433,7 +438,6 @@ static int load_step_list(struct loader *l, const json_t *doc, const char *name,
         }
         struct step *st = &out[(*count)++];
         st->desc = d;
-        st->kind = d->kind;
         st->line = kline;
         char sub[96];
         snprintf(sub, sizeof(sub), "%s.%s", path, kind);
@@ -792,8 +796,11 @@ void scenario_free(struct scenario *s)
         return;
     for (size_t i = 0; i < s->step_count + s->pre_step_count; i++) {
         struct step *st = i < s->step_count ? &s->steps[i] : &s->pre_steps[i - s->step_count];
-        if (st->desc && st->desc->free)
+        /* The kind's free releases what its load allocated inside the data; the data itself is
+         * the loader's to free. */
+        if (st->data && st->desc->free)
             st->desc->free(st);
+        free(st->data);
     }
     for (size_t i = 0; i < s->env_count; i++)
         free((char *)s->env[i]);

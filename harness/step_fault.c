@@ -6,7 +6,11 @@
  * spec is checked at load time against the keys the fakes' fault injector takes, so a typo fails
  * with the scenario's file and line rather than as a control API error halfway through a run;
  * then it is sent as written. It is not interpreted here: the fake applies it (fakes/fault.h).
+ *
+ * What a loaded step holds is struct step_fault (step_fault.h); the descriptor, defined last,
+ * is this kind's entry in the table of steps.c.
  */
+#include "step_fault.h"
 #include "steps.h"
 
 #include <stdio.h>
@@ -38,7 +42,7 @@ static const struct field fault_spec_fields[] = {
 static int load_fault_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
                            int line)
 {
-    struct step_fault *f = &st->fault;
+    struct step_fault *f = step_fault_data(st);
     if (!json_is_object(obj) || json_object_size(obj) != 1)
         return loader_fail(l, line, path,
                            "expected one fake and its fault, e.g. {loki: {status: 503, "
@@ -99,7 +103,7 @@ static int load_fault_step(struct loader *l, struct step *st, const json_t *obj,
 static int run_fault(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
                      struct error *err)
 {
-    const struct step_fault *f = &st->fault;
+    const struct step_fault *f = step_fault_data(st);
     int rc = f->clear ? fakes_client_clear_fault(&ctx->fakes, f->fake, err)
                       : fakes_client_put_fault(&ctx->fakes, f->fake, f->spec, err);
     if (rc == 0 && !f->clear) {
@@ -113,7 +117,7 @@ static int run_fault(struct run_ctx *ctx, const struct step *st, char *detail, s
 /* The spec is borrowed from the document: nothing to free. */
 const struct step_kind_desc step_fault_kind = {
     .name = "fault",
-    .kind = STEP_FAULT,
+    .data_size = sizeof(struct step_fault),
     .load = load_fault_step,
     .run = run_fault,
 };

@@ -22,7 +22,11 @@
  * The answer is checked in full - status, content type, body - and every mismatch is reported,
  * not just the first. Error bodies are compared as google.rpc.Status decoded from the response's
  * own encoding, because upstream's protojson output spaces randomly (receivers.md §1).
+ *
+ * What a loaded step holds is struct step_otlp (step_otlp.h); the descriptor, defined last, is
+ * this kind's entry in the table of steps.c.
  */
+#include "step_otlp.h"
 #include "steps.h"
 
 #include <ctype.h>
@@ -292,7 +296,7 @@ static int load_grpc_expectations(struct loader *l, struct step_otlp *o, const j
 static int finish_raw_grpc(struct loader *l, struct step *st, const json_t *raw, const char *path,
                            int line)
 {
-    struct step_otlp *o = &st->otlp;
+    struct step_otlp *o = step_otlp_data(st);
     static const char *const http_parts[] = {"method", "content_type", "content_encoding", NULL};
     for (int i = 0; http_parts[i]; i++)
         if (json_object_get(raw, http_parts[i]))
@@ -315,7 +319,7 @@ static int finish_raw_grpc(struct loader *l, struct step *st, const json_t *raw,
 static int load_otlp_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
                           int line)
 {
-    struct step_otlp *o = &st->otlp;
+    struct step_otlp *o = step_otlp_data(st);
     int rc;
     line = loader_line_of_node(l, obj, line);
     o->signal = -1;
@@ -415,7 +419,7 @@ static int load_otlp_step(struct loader *l, struct step *st, const json_t *obj, 
 static int check_otlp_receiver(struct loader *l, const struct step *st, const char *path)
 {
     const struct scenario *s = l->s;
-    const struct step_otlp *o = &st->otlp;
+    const struct step_otlp *o = step_otlp_data(st);
     const char *ids[16];
     bool http[16], grpc[16];
     size_t receivers = scenario_otlp_receivers(s->config, ids, http, grpc, 16);
@@ -713,7 +717,7 @@ static int run_grpc(struct run_ctx *ctx, const struct step_otlp *o, const uint8_
 static int run_otlp(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
                     struct error *err)
 {
-    const struct step_otlp *o = &st->otlp;
+    const struct step_otlp *o = step_otlp_data(st);
     uint8_t *body = NULL;
     size_t len = 0;
     char note[128] = "", url[512], path[256];
@@ -774,13 +778,14 @@ done:
 
 static void free_otlp(struct step *st)
 {
-    json_decref(st->otlp.payload);
-    free(st->otlp.body_bytes);
+    struct step_otlp *o = step_otlp_data(st);
+    json_decref(o->payload);
+    free(o->body_bytes);
 }
 
 const struct step_kind_desc step_otlp_kind = {
     .name = "otlp",
-    .kind = STEP_OTLP,
+    .data_size = sizeof(struct step_otlp),
     .fields = otlp_fields,
     .load = load_otlp_step,
     .check = check_otlp_receiver,

@@ -12,7 +12,11 @@
  *
  * The step returns as soon as the bytes are in the file: whether and when the collector reads
  * them is for a later `wait` to establish (lines delivered, or the file held open).
+ *
+ * What a loaded step holds is struct step_pod_log (step_pod_log.h); the descriptor, defined
+ * last, is this kind's entry in the table of steps.c.
  */
+#include "step_pod_log.h"
 #include "steps.h"
 
 #include <inttypes.h>
@@ -120,7 +124,7 @@ static int load_pod_log_step(struct loader *l, struct step *st, const json_t *ob
                              int line)
 {
     struct known_files *known = l->known;
-    struct step_pod_log *pl = &st->pod_log;
+    struct step_pod_log *pl = step_pod_log_data(st);
     int rc;
     line = loader_line_of_node(l, obj, line);
     const char *pod = loader_get_string(obj, "pod");
@@ -222,8 +226,8 @@ static int load_pod_log_step(struct loader *l, struct step *st, const json_t *ob
     char sub[512];
     loader_join(sub, sizeof(sub), path, "lines");
     int lline = loader_line_of_key(l, obj, "lines", line);
-    if (json_array_size(lines) == 0 || json_array_size(lines) > SCENARIO_MAX_LOG_LINES)
-        return loader_fail(l, lline, sub, "expected 1 to %d lines", SCENARIO_MAX_LOG_LINES);
+    if (json_array_size(lines) == 0 || json_array_size(lines) > STEP_POD_LOG_MAX_LINES)
+        return loader_fail(l, lline, sub, "expected 1 to %d lines", STEP_POD_LOG_MAX_LINES);
     pl->lines = calloc(json_array_size(lines), sizeof(*pl->lines));
     pl->owned = calloc(json_array_size(lines), sizeof(*pl->owned));
     if (!pl->lines || !pl->owned)
@@ -266,7 +270,7 @@ static int load_pod_log_step(struct loader *l, struct step *st, const json_t *ob
 static int run_pod_log(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
                        struct error *err)
 {
-    const struct step_pod_log *pl = &st->pod_log;
+    const struct step_pod_log *pl = step_pod_log_data(st);
     if (!ctx->pod_logs)
         return error_set(err, -EINVAL, ERROR_PERMANENT, "no pod log root for this run");
     struct pod_log_file *f =
@@ -307,7 +311,7 @@ static int run_pod_log(struct run_ctx *ctx, const struct step *st, char *detail,
 
 static void free_pod_log(struct step *st)
 {
-    struct step_pod_log *pl = &st->pod_log;
+    struct step_pod_log *pl = step_pod_log_data(st);
     for (size_t i = 0; i < pl->owned_count; i++)
         free(pl->owned[i]);
     free(pl->owned);
@@ -316,7 +320,7 @@ static void free_pod_log(struct step *st)
 
 const struct step_kind_desc step_pod_log_kind = {
     .name = "pod_log",
-    .kind = STEP_POD_LOG,
+    .data_size = sizeof(struct step_pod_log),
     .fields = pod_log_fields,
     .before_start = true,
     .while_stopped = true,

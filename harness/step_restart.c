@@ -9,7 +9,11 @@
  * and start start the collector the same way. Which steps may run while it is stopped, and that
  * every stop has its start, the loader checks from the descriptors' `collector` and
  * `while_stopped` (scenario.c).
+ *
+ * What a loaded restart or stop holds is struct step_restart (step_restart.h); start holds
+ * nothing. The three descriptors, defined last, are these kinds' entries in the table of steps.c.
  */
+#include "step_restart.h"
 #include "steps.h"
 
 #include <errno.h>
@@ -33,7 +37,7 @@ static const struct field restart_fields[] = {
 static int load_stop_options(struct loader *l, struct step *st, const json_t *obj, const char *path,
                              const char *name)
 {
-    struct step_restart *r = &st->restart;
+    struct step_restart *r = step_restart_data(st);
     static const char *const signals[] = {"TERM", "KILL", NULL};
     int choice;
     int rc = loader_check_choice(l, obj, "signal", path, signals, &choice);
@@ -105,7 +109,7 @@ static int run_restart(struct run_ctx *ctx, const struct step *st, char *detail,
                        struct error *err)
 {
     char status[64];
-    int rc = stop_collector(ctx, &st->restart, status, sizeof(status), err);
+    int rc = stop_collector(ctx, step_restart_data(st), status, sizeof(status), err);
     if (rc == 0 && (rc = start_collector(ctx, err)) == 0)
         snprintf(detail, size, "stopped with %s; started again", status);
     return rc;
@@ -115,7 +119,7 @@ static int run_stop(struct run_ctx *ctx, const struct step *st, char *detail, si
                     struct error *err)
 {
     char status[64];
-    int rc = stop_collector(ctx, &st->restart, status, sizeof(status), err);
+    int rc = stop_collector(ctx, step_restart_data(st), status, sizeof(status), err);
     if (rc == 0)
         snprintf(detail, size, "stopped with %s", status);
     return rc;
@@ -133,7 +137,7 @@ static int run_start(struct run_ctx *ctx, const struct step *st, char *detail, s
 /* Nothing to free: the options are numbers. */
 const struct step_kind_desc step_restart_kind = {
     .name = "restart",
-    .kind = STEP_RESTART,
+    .data_size = sizeof(struct step_restart),
     .fields = restart_fields,
     .bare = true,
     .load = load_restart_step,
@@ -142,7 +146,7 @@ const struct step_kind_desc step_restart_kind = {
 
 const struct step_kind_desc step_stop_kind = {
     .name = "stop",
-    .kind = STEP_STOP,
+    .data_size = sizeof(struct step_restart),
     .fields = restart_fields,
     .bare = true,
     .collector = STEP_COLLECTOR_STOPS,
@@ -152,7 +156,6 @@ const struct step_kind_desc step_stop_kind = {
 
 const struct step_kind_desc step_start_kind = {
     .name = "start",
-    .kind = STEP_START,
     .bare = true,
     .collector = STEP_COLLECTOR_STARTS,
     .load = load_start_step,

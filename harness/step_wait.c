@@ -9,7 +9,11 @@
  * counts.h), a wait can name numbered pod log lines (`lines`, counted in the fake Loki's view by
  * lines.h) and files the collector must hold open (`tailing`, tailing.h); both may only name
  * files an earlier pod_log step writes.
+ *
+ * What a loaded step holds is struct step_wait (step_wait.h); the descriptor, defined last, is
+ * this kind's entry in the table of steps.c.
  */
+#include "step_wait.h"
 #include "steps.h"
 
 #include <errno.h>
@@ -50,7 +54,7 @@ static int load_tailing(struct loader *l, struct step_wait *w, const json_t *lis
 static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
                           int line)
 {
-    struct step_wait *w = &st->wait;
+    struct step_wait *w = step_wait_data(st);
     static const char *const known = "prometheus, loki, tempo, collector, lines, tailing, timeout";
     if (!json_is_object(obj))
         return loader_fail(l, line, path,
@@ -211,9 +215,9 @@ static int wait_condition(void *opaque, char *seen, size_t seen_size, struct err
 static int run_wait(struct run_ctx *ctx, const struct step *st, char *detail, size_t size,
                     struct error *err)
 {
-    struct wait_ctx wc = {ctx, &st->wait};
+    struct wait_ctx wc = {ctx, step_wait_data(st)};
     /* "what" is the step's label without the leading "wait ". */
-    struct wait_spec spec = {.what = st->label + 5, .timeout_ms = st->wait.timeout_ms};
+    struct wait_spec spec = {.what = st->label + 5, .timeout_ms = wc.w->timeout_ms};
     int64_t elapsed = 0;
     int rc = wait_until(&spec, wait_condition, &wc, &elapsed, err);
     if (rc == 0) {
@@ -227,7 +231,7 @@ static int run_wait(struct run_ctx *ctx, const struct step *st, char *detail, si
 /* Conditions and file names are borrowed from the document: nothing to free. */
 const struct step_kind_desc step_wait_kind = {
     .name = "wait",
-    .kind = STEP_WAIT,
+    .data_size = sizeof(struct step_wait),
     .load = load_wait_step,
     .run = run_wait,
 };

@@ -4,7 +4,9 @@
  * The table plays the part of the collector's component registry
  * (reference/service/registry.c): the loader finds a kind by its name here and builds the
  * "expected one of" lists of its messages from it, so its order is the order those lists show.
- * What a kind does lives in its own file; nothing here knows one kind from another.
+ * What a kind does lives in its own file, and what it holds in its own header (step_<kind>.h);
+ * nothing here knows one kind from another. Adding a kind is its file (and header) plus its
+ * extern below and its entry in the table.
  */
 #include "steps.h"
 

@@ -19,6 +19,12 @@
 #include "pdata.h"
 #include "report.h"
 #include "scenario.h"
+#include "step_fault.h"
+#include "step_otlp.h"
+#include "step_pod_log.h"
+#include "step_restart.h"
+#include "step_wait.h"
+#include "steps.h"
 
 static char root[PATH_MAX];
 
@@ -133,19 +139,22 @@ static void test_valid_scenario_is_resolved(void **state)
     assert_int_equal(s->endpoint_count, 1);
     assert_int_equal(s->endpoints[0].fake, FAKE_LOKI);
     assert_int_equal(s->step_count, 5);
-    assert_int_equal(s->steps[0].kind, STEP_OTLP);
-    assert_int_equal(s->steps[0].otlp.signal, SIGNAL_LOGS);
-    assert_true(s->steps[0].otlp.json_encoding);
-    assert_true(s->steps[0].otlp.gzip);
-    assert_true(s->steps[0].otlp.timestamps_now);
-    assert_string_equal(s->steps[0].otlp.content_type, "application/json");
-    assert_int_equal(s->steps[1].fault.fake, FAKE_LOKI);
-    assert_int_equal(s->steps[2].wait.count, 2);
-    assert_int_equal(s->steps[2].wait.conds[0].cond.op, COND_GE); /* "at least" in a wait */
-    assert_int_equal(s->steps[2].wait.timeout_ms, 5000);
-    assert_int_equal(s->steps[3].restart.signal, SIGKILL);
-    assert_true(s->steps[4].otlp.raw);
-    assert_int_equal(s->steps[4].otlp.expect_status, 405);
+    assert_string_equal(s->steps[0].desc->name, "otlp");
+    const struct step_otlp *o = step_otlp_data(&s->steps[0]);
+    assert_int_equal(o->signal, SIGNAL_LOGS);
+    assert_true(o->json_encoding);
+    assert_true(o->gzip);
+    assert_true(o->timestamps_now);
+    assert_string_equal(o->content_type, "application/json");
+    assert_int_equal(step_fault_data(&s->steps[1])->fake, FAKE_LOKI);
+    const struct step_wait *w = step_wait_data(&s->steps[2]);
+    assert_int_equal(w->count, 2);
+    assert_int_equal(w->conds[0].cond.op, COND_GE); /* "at least" in a wait */
+    assert_int_equal(w->timeout_ms, 5000);
+    assert_int_equal(step_restart_data(&s->steps[3])->signal, SIGKILL);
+    o = step_otlp_data(&s->steps[4]);
+    assert_true(o->raw);
+    assert_int_equal(o->expect_status, 405);
     assert_int_equal(s->golden_count, 2);
     assert_int_equal(s->expect_count, 3);
     assert_int_equal(s->expect_counts[0].cond.op, COND_EQ); /* "exactly" in expect */
@@ -179,18 +188,18 @@ static void test_valid_grpc_scenario_is_resolved(void **state)
     assert_int_equal(s->endpoint_count, 2);
     for (size_t i = 0; i < s->endpoint_count; i++)
         assert_int_equal(s->endpoints[i].grpc, s->endpoints[i].fake == FAKE_TEMPO);
-    const struct step_otlp *o = &s->steps[1].otlp;
+    const struct step_otlp *o = step_otlp_data(&s->steps[1]);
     assert_true(o->grpc);
     assert_true(o->gzip);
     assert_string_equal(o->path, "/opentelemetry.proto.collector.logs.v1.LogsService/Export");
     assert_int_equal(o->expect_grpc_code, 0); /* OK unless stated */
     assert_null(o->expect_grpc_message);
-    o = &s->steps[2].otlp;
+    o = step_otlp_data(&s->steps[2]);
     assert_true(o->grpc && o->raw);
     assert_string_equal(o->path, "/x.Y/Z");
     assert_int_equal(o->expect_grpc_code, 12);
     assert_string_equal(o->expect_grpc_message, "unknown");
-    o = &s->steps[3].otlp;
+    o = step_otlp_data(&s->steps[3]);
     assert_string_equal(o->path, "/opentelemetry.proto.collector.logs.v1.LogsService/Export");
     assert_int_equal(o->expect_grpc_code, 13);
     assert_string_equal(s->steps[3].label,
@@ -432,9 +441,10 @@ static void test_valid_pod_log_scenario_is_resolved(void **state)
     assert_null(json_object_get(json_object_get(s->config, "exporters"), "debug"));
     assert_non_null(json_object_get(json_object_get(s->config_full, "exporters"), "debug"));
     assert_int_equal(s->pre_step_count, 1);
-    assert_int_equal(s->pre_steps[0].pod_log.format, POD_LOG_CRIO);
-    assert_int_equal(s->pre_steps[0].pod_log.utc_offset_min, 120); /* crio's point: an offset */
-    const struct step_pod_log *pl = &s->steps[1].pod_log;
+    const struct step_pod_log *pl = step_pod_log_data(&s->pre_steps[0]);
+    assert_int_equal(pl->format, POD_LOG_CRIO);
+    assert_int_equal(pl->utc_offset_min, 120); /* crio's point: an offset */
+    pl = step_pod_log_data(&s->steps[1]);
     assert_int_equal(pl->format, POD_LOG_CRIO); /* inherited from the file's first step */
     assert_string_equal(pl->key, "default/web/nginx");
     assert_int_equal(pl->line_count, 5);
@@ -448,9 +458,10 @@ static void test_valid_pod_log_scenario_is_resolved(void **state)
     assert_true(pl->lines[3].raw);
     assert_int_equal(pl->lines[4].size, 1048577);
     assert_string_equal(s->steps[1].label, "pod_log default/web/nginx crio 15 lines numbered");
-    assert_true(s->steps[2].pod_log.rotate);
-    assert_int_equal(s->steps[2].pod_log.rotation, POD_LOG_ROTATE_COPYTRUNCATE);
-    const struct step_wait *w = &s->steps[3].wait;
+    pl = step_pod_log_data(&s->steps[2]);
+    assert_true(pl->rotate);
+    assert_int_equal(pl->rotation, POD_LOG_ROTATE_COPYTRUNCATE);
+    const struct step_wait *w = step_wait_data(&s->steps[3]);
     assert_int_equal(w->lines_count, 2);
     assert_true(w->lines[0].all);
     assert_null(w->lines[0].file);
@@ -549,19 +560,19 @@ static void test_bare_collector_steps_take_their_defaults(void **state)
     if (rc != 0)
         fail_msg("%s", err.message);
     assert_int_equal(s->step_count, 6);
-    assert_int_equal(s->steps[0].kind, STEP_RESTART);
-    assert_int_equal(s->steps[0].restart.signal, SIGTERM);
-    assert_int_equal(s->steps[0].restart.timeout_ms, 30000);
+    assert_string_equal(s->steps[0].desc->name, "restart");
+    assert_int_equal(step_restart_data(&s->steps[0])->signal, SIGTERM);
+    assert_int_equal(step_restart_data(&s->steps[0])->timeout_ms, 30000);
     assert_string_equal(s->steps[0].label, "restart TERM");
-    assert_int_equal(s->steps[1].kind, STEP_STOP);
+    assert_string_equal(s->steps[1].desc->name, "stop");
     assert_string_equal(s->steps[1].label, "stop TERM");
-    assert_int_equal(s->steps[2].kind, STEP_POD_LOG);
-    assert_int_equal(s->steps[3].kind, STEP_START);
+    assert_string_equal(s->steps[2].desc->name, "pod_log");
+    assert_string_equal(s->steps[3].desc->name, "start");
     assert_string_equal(s->steps[3].label, "start");
-    assert_int_equal(s->steps[4].restart.signal, SIGKILL);
-    assert_int_equal(s->steps[4].restart.timeout_ms, 5000);
+    assert_int_equal(step_restart_data(&s->steps[4])->signal, SIGKILL);
+    assert_int_equal(step_restart_data(&s->steps[4])->timeout_ms, 5000);
     assert_string_equal(s->steps[4].label, "stop KILL");
-    assert_int_equal(s->steps[5].kind, STEP_START);
+    assert_string_equal(s->steps[5].desc->name, "start");
     scenario_free(s);
 }
 

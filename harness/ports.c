@@ -3,11 +3,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +60,32 @@ static int ephemeral_low(void)
     return low;
 }
 
+/* A port found free is still free only until someone binds it, and the collector binds it
+ * seconds later (under valgrind, many). Parallel harnesses (ctest -j) and the benchmarks
+ * (scripts/bench) therefore reserve what they hand out: a lock file per port in
+ * $TMPDIR/otel-ports/, held with flock until the holder exits (the kernel lets go of it then,
+ * even after a crash, so a stale file reserves nothing). A port whose lock another process
+ * holds is skipped. Returns true when this process now holds the port's lock; false when
+ * another does. Where no lock can be made at all (an unwritable TMPDIR), the port is taken
+ * without one: the bind check below still applies. */
+static bool reserve(int port)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[512], path[600];
+    snprintf(dir, sizeof(dir), "%s/otel-ports", tmp && *tmp ? tmp : "/tmp");
+    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+        return true;
+    snprintf(path, sizeof(path), "%s/%d.lock", dir, port);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return true;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return false;
+    }
+    return true; /* fd stays open (and locked) for the life of the process, on purpose */
+}
+
 /* Ports are chosen below the ephemeral range: a port released there can be taken again at once
  * as the local port of any outgoing connection (curl, gRPC, the fakes' clients: many of them
  * when ctest runs scenarios in parallel) before the collector binds it. Below the range only
@@ -75,7 +104,8 @@ int ports_allocate(int *port, struct error *err)
         int start = (int)(rand_r(&seed) % (unsigned)span);
         for (int i = 0; i < 256; i++) {
             int candidate = PORTS_LOW + (start + i) % span;
-            if (already_handed_out(candidate) || bind_release(&candidate) < 0)
+            if (already_handed_out(candidate) || bind_release(&candidate) < 0 ||
+                !reserve(candidate))
                 continue;
             if (handed_out_count < PORTS_REMEMBERED)
                 handed_out[handed_out_count++] = candidate;

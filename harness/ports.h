@@ -5,7 +5,9 @@
  * The fakes bind port 0 themselves and report what they got; the collector cannot (its config
  * needs a number), so the harness finds a free port below the kernel's ephemeral range (where
  * outgoing connections cannot take it in the meantime), releases it and passes it with --set.
- * Ports handed out by this process are remembered so one run never gets the same port twice.
+ * Ports handed out by this process are remembered so one run never gets the same port twice,
+ * and reserved machine-wide (a lock file in $TMPDIR/otel-ports/, see ports.c) so that no other
+ * harness or benchmark hands them out while this process runs.
  */
 #ifndef HARNESS_PORTS_H
 #define HARNESS_PORTS_H

@@ -1,14 +1,20 @@
 /*
  * test_ports.c - the collector's ports: free to bind, never handed out twice, below the kernel's
- * ephemeral range (where outgoing connections cannot take them before the collector binds).
+ * ephemeral range (where outgoing connections cannot take them before the collector binds),
+ * and reserved machine-wide while the process that got them runs.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -61,10 +67,41 @@ static void test_ports_are_free_distinct_and_below_the_ephemeral_range(void **st
         close(fds[i]);
 }
 
+/* Another process (a parallel harness, scripts/bench) cannot take the lock of a port this one
+ * was handed: `flock -n` on the same file fails while this process lives. */
+static void test_a_port_handed_out_is_locked_for_other_processes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/otel-test-ports-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("TMPDIR", dir, 1);
+    int port;
+    struct error err = {0};
+    assert_int_equal(ports_allocate(&port, &err), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/otel-ports/%d.lock", dir, port);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) { /* another process: its own open file description of the lock */
+        int fd = open(path, O_RDWR);
+        _exit(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    unsetenv("TMPDIR");
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/otel-ports", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ports_are_free_distinct_and_below_the_ephemeral_range),
+        cmocka_unit_test(test_a_port_handed_out_is_locked_for_other_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

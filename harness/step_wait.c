@@ -7,7 +7,8 @@
  * dies during a wait, the wait ends at once with its exit status and the end of its log instead
  * of running into the timeout. Besides counts (a fake's statistics, collector self-metrics,
  * counts.h), a wait can name numbered pod log lines (`lines`, counted in the fake Loki's view by
- * lines.h) and files the collector must hold open (`tailing`, tailing.h); both may only name
+ * lines.h), files the collector must hold open (`tailing`, tailing.h) and files whose offset
+ * its storage has saved at their end (`checkpointed`, checkpointed.h); these may only name
  * files an earlier pod_log step writes.
  *
  * What a loaded step holds is struct step_wait (step_wait.h); the descriptor, defined last, is
@@ -22,6 +23,7 @@
 
 #include "counts.h"
 #include "scenario_loader.h"
+#include "checkpointed.h"
 #include "tailing.h"
 #include "wait.h"
 
@@ -49,13 +51,36 @@ static int load_tailing(struct loader *l, struct step_wait *w, const json_t *lis
     return 0;
 }
 
-/* The body's keys are fakes, `collector`, `lines`, `tailing` and `timeout`, each holding its own
- * kind of condition, so the descriptor has no field table: load_wait_step checks them. */
+/* `checkpointed`: like `tailing`, a list of pod log files an earlier step writes. */
+static int load_checkpointed(struct loader *l, struct step_wait *w, const json_t *list,
+                             const char *path, int line)
+{
+    int rc = loader_string_list(l, list, path, w->checkpointed, &w->checkpointed_count,
+                                "a pod log file: namespace/pod/container");
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < w->checkpointed_count; i++) {
+        if (loader_known_file(l->known, w->checkpointed[i]))
+            continue;
+        char sub[600];
+        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        return loader_fail(l, loader_line_of_index(l, list, i, line), sub,
+                           "no pod_log step before this one writes \"%s\"", w->checkpointed[i]);
+    }
+    if (w->checkpointed_count == 0)
+        return loader_fail(l, line, path, "expected at least one pod log file");
+    return 0;
+}
+
+/* The body's keys are fakes, `collector`, `lines`, `tailing`, `checkpointed` and `timeout`, each
+ * holding its own kind of condition, so the descriptor has no field table: load_wait_step checks
+ * them. */
 static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
                           int line)
 {
     struct step_wait *w = step_wait_data(st);
-    static const char *const known = "prometheus, loki, tempo, collector, lines, tailing, timeout";
+    static const char *const known =
+        "prometheus, loki, tempo, collector, lines, tailing, checkpointed, timeout";
     if (!json_is_object(obj))
         return loader_fail(l, line, path,
                            "expected conditions such as {loki: {records: 2}, timeout: "
@@ -79,6 +104,8 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
             rc = loader_lines_checks(l, value, sub, kline, COND_GE, w->lines, &w->lines_count);
         else if (!strcmp(key, "tailing"))
             rc = load_tailing(l, w, value, sub, kline);
+        else if (!strcmp(key, "checkpointed"))
+            rc = load_checkpointed(l, w, value, sub, kline);
         else if (scenario_fake_parse(key, &fake) == 0)
             rc = loader_fake_counts(l, fake, value, sub, kline, COND_GE, w->conds, &w->count);
         else
@@ -87,7 +114,7 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
         if (rc < 0)
             return rc;
     }
-    if (w->count == 0 && w->lines_count == 0 && w->tailing_count == 0)
+    if (w->count == 0 && w->lines_count == 0 && w->tailing_count == 0 && w->checkpointed_count == 0)
         return loader_fail(l, line, path, "nothing to wait for (expected one of: %s)", known);
     if ((rc = loader_get_duration(l, obj, "timeout", path, DEFAULT_WAIT_TIMEOUT_MS,
                                   &w->timeout_ms)) < 0)
@@ -115,6 +142,9 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
     for (size_t i = 0; i < w->tailing_count && n < sizeof(st->label); i++)
         n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s tailing %s",
                               n > 4 ? "," : "", w->tailing[i]);
+    for (size_t i = 0; i < w->checkpointed_count && n < sizeof(st->label); i++)
+        n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s checkpointed %s",
+                              n > 4 ? "," : "", w->checkpointed[i]);
     return 0;
 }
 
@@ -170,6 +200,23 @@ static bool pod_log_conditions(struct run_ctx *ctx, const struct step_wait *w, c
             all = all && open[i];
             snprintf(one, sizeof(one), "%s %s", w->tailing[i],
                      open[i] ? "open" : "not open by the collector");
+            seen_add(seen, seen_size, n, one);
+        }
+    }
+    if (w->checkpointed_count) {
+        const char *dirs[WIRING_MAX_STORAGE];
+        for (size_t i = 0; i < ctx->wiring.storage_count; i++)
+            dirs[i] = ctx->wiring.storage_dirs[i];
+        for (size_t i = 0; i < w->checkpointed_count; i++) {
+            const struct pod_log_file *f = pod_logs_find(ctx->pod_logs, w->checkpointed[i]);
+            char what[200], one[300];
+            bool holds = f && checkpointed_file(dirs, ctx->wiring.storage_count, f->path, what,
+                                                sizeof(what));
+            all = all && holds;
+            snprintf(one, sizeof(one), "%s %s", w->checkpointed[i],
+                     !ctx->wiring.storage_count ? "(the config has no file_storage directory)"
+                     : f                        ? what
+                                                : "not written");
             seen_add(seen, seen_size, n, one);
         }
     }

@@ -25,6 +25,9 @@ struct step_wait {
     size_t lines_count;
     const char *tailing[SCENARIO_MAX_ITEMS]; /* pod log keys the collector must hold open */
     size_t tailing_count;
+    /* pod log keys whose offset the collector's storage must hold at the file's end */
+    const char *checkpointed[SCENARIO_MAX_ITEMS];
+    size_t checkpointed_count;
     int64_t timeout_ms;
 };
 

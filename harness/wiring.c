@@ -191,6 +191,8 @@ int wiring_build_files(struct wiring *w, const struct scenario *s, const char *h
             dir = "/var/lib/otelcol/file_storage";
         if (dir[0] == '/' && (rc = storage_directory(w, key, dir, host_root, err)) < 0)
             return rc;
+        if (dir[0] == '/' && w->storage_count < WIRING_MAX_STORAGE)
+            snprintf(w->storage_dirs[w->storage_count++], WIRING_SET_MAX, "%s%s", host_root, dir);
         const char *compaction =
             json_string_value(json_object_get(json_object_get(c, "compaction"), "directory"));
         if (compaction && compaction[0] == '/') {

@@ -18,6 +18,7 @@
 #define WIRING_MAX_SETS 64
 #define WIRING_SET_MAX 1024
 #define WIRING_MAX_RECEIVERS 8
+#define WIRING_MAX_STORAGE 4
 
 struct wiring_receiver {
     const char *id; /* borrowed from the config */
@@ -34,6 +35,9 @@ struct wiring {
     int metrics_port;
     int listen_ports[2 * WIRING_MAX_RECEIVERS + 1]; /* what must accept before "ready" */
     size_t listen_count;
+    /* file_storage directories on this host (wiring_build_files), for `checkpointed` waits */
+    char storage_dirs[WIRING_MAX_STORAGE][WIRING_SET_MAX];
+    size_t storage_count;
 };
 
 /* Allocates the ports and builds the overrides: the scenario's own `set:` first, then the

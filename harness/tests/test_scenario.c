@@ -216,7 +216,7 @@ static const struct {
      HEAD "steps:\n  - otlp: {file: inputs/logs.json}\n  - wait: {lokki: {records: 2}}\n"
           "expect: {golden: [loki]}\n",
      "case.yaml:7: steps[1].wait: unknown condition \"lokki\" (expected one of: prometheus, loki, "
-     "tempo, collector, lines, tailing, timeout)"},
+     "tempo, collector, lines, tailing, checkpointed, timeout)"},
     {"unknown top-level key", HEAD "stesp: []\nexpect: {golden: [loki]}\n",
      "case.yaml:5: unknown key \"stesp\" (expected one of: name, summary, config,"},
     {"missing required key",
@@ -367,6 +367,10 @@ static const struct {
     {"tailing a file no step wrote",
      HEAD "steps:\n  - wait: {tailing: [default/web/nginx]}\nexpect: {golden: [loki]}\n",
      "steps[0].wait.tailing[0]: no pod_log step before this one writes \"default/web/nginx\""},
+    {"checkpointed a file no step wrote",
+     HEAD "steps:\n  - wait: {checkpointed: [default/web/nginx]}\nexpect: {golden: [loki]}\n",
+     "steps[0].wait.checkpointed[0]: no pod_log step before this one writes "
+     "\"default/web/nginx\""},
     {"before_start with another step",
      HEAD "before_start:\n  - wait: {loki: {records: 1}}\nexpect: {golden: [loki]}\n",
      "case.yaml:6: before_start[0]: before_start holds pod_log steps only"},

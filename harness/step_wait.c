@@ -31,43 +31,24 @@
 
 /* ---- load ---- */
 
-static int load_tailing(struct loader *l, struct step_wait *w, const json_t *list, const char *path,
-                        int line)
+/* `tailing` and `checkpointed`: lists of pod log files that an earlier pod_log step writes, into
+ * out[*count]. */
+static int load_pod_log_files(struct loader *l, const json_t *list, const char *path, int line,
+                              const char **out, size_t *count)
 {
-    int rc = loader_string_list(l, list, path, w->tailing, &w->tailing_count,
-                                "a pod log file: namespace/pod/container");
+    int rc =
+        loader_string_list(l, list, path, out, count, "a pod log file: namespace/pod/container");
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < w->tailing_count; i++) {
-        if (loader_known_file(l->known, w->tailing[i]))
+    for (size_t i = 0; i < *count; i++) {
+        if (loader_known_file(l->known, out[i]))
             continue;
         char sub[600];
         snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
         return loader_fail(l, loader_line_of_index(l, list, i, line), sub,
-                           "no pod_log step before this one writes \"%s\"", w->tailing[i]);
+                           "no pod_log step before this one writes \"%s\"", out[i]);
     }
-    if (w->tailing_count == 0)
-        return loader_fail(l, line, path, "expected at least one pod log file");
-    return 0;
-}
-
-/* `checkpointed`: like `tailing`, a list of pod log files an earlier step writes. */
-static int load_checkpointed(struct loader *l, struct step_wait *w, const json_t *list,
-                             const char *path, int line)
-{
-    int rc = loader_string_list(l, list, path, w->checkpointed, &w->checkpointed_count,
-                                "a pod log file: namespace/pod/container");
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < w->checkpointed_count; i++) {
-        if (loader_known_file(l->known, w->checkpointed[i]))
-            continue;
-        char sub[600];
-        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-        return loader_fail(l, loader_line_of_index(l, list, i, line), sub,
-                           "no pod_log step before this one writes \"%s\"", w->checkpointed[i]);
-    }
-    if (w->checkpointed_count == 0)
+    if (*count == 0)
         return loader_fail(l, line, path, "expected at least one pod log file");
     return 0;
 }
@@ -103,9 +84,9 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
         else if (!strcmp(key, "lines"))
             rc = loader_lines_checks(l, value, sub, kline, COND_GE, w->lines, &w->lines_count);
         else if (!strcmp(key, "tailing"))
-            rc = load_tailing(l, w, value, sub, kline);
+            rc = load_pod_log_files(l, value, sub, kline, w->tailing, &w->tailing_count);
         else if (!strcmp(key, "checkpointed"))
-            rc = load_checkpointed(l, w, value, sub, kline);
+            rc = load_pod_log_files(l, value, sub, kline, w->checkpointed, &w->checkpointed_count);
         else if (scenario_fake_parse(key, &fake) == 0)
             rc = loader_fake_counts(l, fake, value, sub, kline, COND_GE, w->conds, &w->count);
         else

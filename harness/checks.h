@@ -15,7 +15,8 @@
 
 #include "run.h"
 
-/* expect.fakes and expect.collector. */
+/* expect.fakes and expect.collector, read until they hold or 5 s pass (self-metrics lag the
+ * backends: checks.c) and judged on the last reading. */
 void checks_counts(struct run_ctx *ctx, FILE *details);
 
 /* expect.golden. With --update-golden the goldens are rewritten only when `may_update` (the

@@ -90,6 +90,7 @@ struct loki {
     int64_t (*now_ns)(void);
     struct kept_list kept; /* requests with stored entries, in arrival order */
     size_t stored_entries;
+    struct loki_wire_cache *wire_cache; /* translated resources of the fast path */
 };
 
 /* ---- lifecycle ---- */
@@ -103,6 +104,11 @@ struct loki *loki_new(const struct loki_options *opts)
     loki->discard = opts && opts->discard;
     loki->now_ns = opts && opts->now_ns ? opts->now_ns : fake_util_now_ns;
     pthread_mutex_init(&loki->mutex, NULL);
+    loki->wire_cache = loki_wire_cache_new();
+    if (!loki->wire_cache) {
+        loki_free(loki);
+        return NULL;
+    }
     return loki;
 }
 
@@ -111,6 +117,7 @@ void loki_free(struct loki *loki)
     if (!loki)
         return;
     kept_list_clear(&loki->kept);
+    loki_wire_cache_free(loki->wire_cache);
     pthread_mutex_destroy(&loki->mutex);
     free(loki);
 }
@@ -694,7 +701,7 @@ void loki_push(struct loki *loki, const struct loki_push_request *req, struct ht
     int64_t now = loki->now_ns();
     struct loki_wire_summary summary;
     if (is_protobuf(req) &&
-        loki_wire_summarize(decoded.data, decoded.data_len, now, &summary) == 0 &&
+        loki_wire_summarize(decoded.data, decoded.data_len, now, loki->wire_cache, &summary) == 0 &&
         summary_passes(&summary, now)) {
         /* Every entry passes: the answer of the full path, without building the push. */
         decoded.protobuf = decoded.data;

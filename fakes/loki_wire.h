@@ -34,11 +34,19 @@ struct loki_wire_summary {
     size_t longest_label_name, longest_label_value;
 };
 
+/* What the summaries learnt of resources and scopes (translate_shared in loki_wire.c), kept
+ * from request to request: a push carries the same resource bytes many times. Thread-safe (one
+ * lock, held briefly). NULL on ENOMEM. */
+struct loki_wire_cache;
+struct loki_wire_cache *loki_wire_cache_new(void);
+/* NULL is accepted. */
+void loki_wire_cache_free(struct loki_wire_cache *cache);
+
 /* Summarises the ExportLogsServiceRequest in `buf` (borrowed), with `now_ns` for records
- * without a timestamp. Returns 0 with *out filled; -EAGAIN when the request needs the full
- * path (see the file comment; also a request without records, or with a resource whose labels
- * Loki skips); -ENOMEM. */
+ * without a timestamp, through `cache` (may be NULL: every resource is translated). Returns 0
+ * with *out filled; -EAGAIN when the request needs the full path (see the file comment; also a
+ * request without records, or with a resource whose labels Loki skips); -ENOMEM. */
 int loki_wire_summarize(const uint8_t *buf, size_t len, int64_t now_ns,
-                        struct loki_wire_summary *out);
+                        struct loki_wire_cache *cache, struct loki_wire_summary *out);
 
 #endif

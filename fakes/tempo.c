@@ -430,46 +430,43 @@ static int ingest(struct tempo *t, const struct payload *payload, const uint8_t 
 
 /* ---- ingest from the bytes (otlp_wire.h) ---- */
 
-/* Calls `fn` for every Span of the request in `buf` (wire order = next_span's order), until it
- * returns non-zero; returns that, or 0. ResourceSpans: scope_spans = 2; ScopeSpans: spans = 2;
- * the request: resource_spans = 1. */
-static int for_each_wire_span(const uint8_t *buf, size_t len,
-                              int (*fn)(const uint8_t *span, size_t len, void *ctx), void *ctx)
+/* The index entries of one request as the walk reads them, before the kept request exists (its
+ * index is sized by the count). At most TEMPO_MAX_STORED_SPANS: more could not be stored. */
+struct wire_spans {
+    struct span_ref *items;
+    size_t count, cap;
+};
+
+static struct span_ref *wire_spans_add(struct wire_spans *spans)
 {
-    struct otlp_wire_reader request, resource, scope;
-    struct otlp_wire_field rf, sf, f;
-    otlp_wire_init(&request, buf, len);
-    while (otlp_wire_next(&request, &rf) == 1) {
-        if (rf.number != 1)
-            continue;
-        otlp_wire_init(&resource, rf.data, rf.len);
-        while (otlp_wire_next(&resource, &sf) == 1) {
-            if (sf.number != 2)
-                continue;
-            otlp_wire_init(&scope, sf.data, sf.len);
-            while (otlp_wire_next(&scope, &f) == 1) {
-                int rc = f.number == 2 ? fn(f.data, f.len, ctx) : 0;
-                if (rc)
-                    return rc;
-            }
-        }
+    if (spans->count == spans->cap) {
+        size_t cap = spans->cap ? spans->cap * 2 : 256;
+        if (cap > TEMPO_MAX_STORED_SPANS)
+            cap = TEMPO_MAX_STORED_SPANS;
+        if (cap == spans->count)
+            return NULL;
+        struct span_ref *grown = realloc(spans->items, cap * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        spans->items = grown;
+        spans->cap = cap;
     }
-    return 0;
+    return &spans->items[spans->count++];
 }
 
-/* One span's index entry, or -EAGAIN when its ids fail check_ids (which words the answer). */
-static int wire_span_ref(const uint8_t *data, size_t len, struct span_ref *ref)
+/* One Span, checked as it is read: its index entry, or -EAGAIN when the check is not sure or
+ * its ids fail check_ids (which words the answer). */
+static int read_wire_span(struct otlp_wire_message *span, struct span_ref *ref)
 {
-    struct otlp_wire_reader r;
     struct otlp_wire_field f;
-    otlp_wire_init(&r, data, len);
     bool trace_ok = false, span_ok = false;
     memset(ref, 0, sizeof(*ref));
-    while (otlp_wire_next(&r, &f) == 1) {
-        if (f.number == 1 && f.type == OTLP_WIRE_LEN && f.len == 16) {
+    int rc;
+    while ((rc = otlp_wire_checked_next(span, 0, &f)) == 1) {
+        if (f.number == 1 && f.len == 16) {
             memcpy(ref->trace_id, f.data, 16);
             trace_ok = true;
-        } else if (f.number == 2 && f.type == OTLP_WIRE_LEN && f.len == 8) {
+        } else if (f.number == 2 && f.len == 8) {
             memcpy(ref->span_id, f.data, 8);
             span_ok = !all_zero(f.data, 8);
         } else if (f.number == 6) {
@@ -478,45 +475,86 @@ static int wire_span_ref(const uint8_t *data, size_t len, struct span_ref *ref)
             ref->start = f.value;
         }
     }
-    return trace_ok && span_ok ? 0 : -EAGAIN;
+    return rc == 0 && trace_ok && span_ok ? 0 : -EAGAIN;
 }
 
-static int count_wire_span(const uint8_t *data, size_t len, void *ctx)
+/* ScopeSpans: spans = 2. */
+static int read_wire_scope_spans(struct otlp_wire_message *scope, struct wire_spans *spans)
 {
-    struct span_ref ref;
-    int rc = wire_span_ref(data, len, &ref);
-    if (rc == 0)
-        (*(size_t *)ctx)++;
-    return rc;
+    struct otlp_wire_message span;
+    struct otlp_wire_field f;
+    int rc;
+    while ((rc = otlp_wire_checked_next(scope, OTLP_WIRE_WALK(2), &f)) == 1) {
+        if (f.number != 2)
+            continue;
+        struct span_ref *ref = wire_spans_add(spans);
+        if (!ref || !otlp_wire_open_field(&span, scope, &f) || read_wire_span(&span, ref) < 0)
+            return -EAGAIN;
+    }
+    return rc == 0 ? 0 : -EAGAIN;
 }
 
-static int index_wire_span(const uint8_t *data, size_t len, void *ctx)
+/* ResourceSpans: scope_spans = 2. */
+static int read_wire_resource_spans(struct otlp_wire_message *resource, struct wire_spans *spans)
 {
-    struct request_index *index = ctx;
-    return wire_span_ref(data, len, &index->spans[index->count++]);
+    struct otlp_wire_message scope;
+    struct otlp_wire_field f;
+    int rc;
+    while ((rc = otlp_wire_checked_next(resource, OTLP_WIRE_WALK(2), &f)) == 1) {
+        if (f.number == 2 && (!otlp_wire_open_field(&scope, resource, &f) ||
+                              read_wire_scope_spans(&scope, spans) < 0))
+            return -EAGAIN;
+    }
+    return rc == 0 ? 0 : -EAGAIN;
+}
+
+/* The index entries of every span of the request in `buf`, in next_span's order, read and
+ * checked in one walk: 0, or -EAGAIN when the check is not sure, an id fails, or (an index
+ * entry could not be allocated) the full path must decide. */
+static int read_wire_spans(const uint8_t *buf, size_t len, struct wire_spans *spans)
+{
+    struct otlp_wire_message request, resource;
+    struct otlp_wire_field f;
+    if (!otlp_wire_open(
+            &request,
+            &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
+            buf, len, 1))
+        return -EAGAIN;
+    int rc;
+    while ((rc = otlp_wire_checked_next(&request, OTLP_WIRE_WALK(1), &f)) == 1) {
+        if (f.number == 1 && (!otlp_wire_open_field(&resource, &request, &f) ||
+                              read_wire_resource_spans(&resource, spans) < 0))
+            return -EAGAIN;
+    }
+    return rc == 0 ? 0 : -EAGAIN;
 }
 
 int tempo_ingest_wire(struct tempo *t, const uint8_t *protobuf, size_t len, size_t *spans_out,
                       struct error *err)
 {
     *spans_out = 0;
-    if (!otlp_wire_check(
-            &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
-            protobuf, len, 1))
-        return -EAGAIN;
-    size_t count = 0;
-    if (for_each_wire_span(protobuf, len, count_wire_span, &count) != 0 || count == 0)
-        return -EAGAIN;
+    struct wire_spans spans = {0};
+    int rc = read_wire_spans(protobuf, len, &spans);
+    if (rc == 0 && spans.count == 0)
+        rc = -EAGAIN; /* the full path answers a request without spans */
+    if (rc < 0) {
+        free(spans.items);
+        return rc;
+    }
+    size_t index_size = spans.count * sizeof(struct span_ref);
     struct kept *kept =
-        kept_new_bytes(SIGNAL_TRACES, protobuf, len,
-                       sizeof(struct request_index) + count * sizeof(struct span_ref));
-    if (!kept)
+        kept_new_bytes(SIGNAL_TRACES, protobuf, len, sizeof(struct request_index) + index_size);
+    if (!kept) {
+        free(spans.items);
         return error_set(err, -ENOMEM, ERROR_RETRYABLE, "out of memory");
-    /* The same walk again cannot fail: the bytes are the ones just counted. */
-    for_each_wire_span(protobuf, len, index_wire_span, kept_index(kept));
-    int rc = keep(t, kept, count, err);
+    }
+    struct request_index *index = kept_index(kept);
+    index->count = spans.count;
+    memcpy(index->spans, spans.items, index_size);
+    free(spans.items);
+    rc = keep(t, kept, spans.count, err);
     if (rc == 0)
-        *spans_out = count;
+        *spans_out = spans.count;
     return rc;
 }
 

@@ -92,28 +92,79 @@ static const char *const covered[] = {
     "\"bb\"}}]}]}]}",
 };
 
+static void assert_summaries_equal(const struct loki_wire_summary *fast,
+                                   const struct loki_wire_summary *full)
+{
+    assert_int_equal(fast->records, full->records);
+    assert_true(fast->oldest_ns == full->oldest_ns);
+    assert_true(fast->newest_ns == full->newest_ns);
+    assert_int_equal(fast->longest_line, full->longest_line);
+    assert_int_equal(fast->most_metadata_entries, full->most_metadata_entries);
+    assert_int_equal(fast->most_metadata_bytes, full->most_metadata_bytes);
+    assert_int_equal(fast->most_label_names, full->most_label_names);
+    assert_int_equal(fast->longest_label_name, full->longest_label_name);
+    assert_int_equal(fast->longest_label_value, full->longest_label_value);
+}
+
+/* Every covered request, summarised without a cache, with a cache of its own (first a miss,
+ * then a hit) and with one cache shared by all the requests, equals the full translation. */
 static void test_summary_equals_the_full_translation(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++) {
-        size_t len;
-        uint8_t *buf = proto_from_json(SIGNAL_LOGS, covered[i], &len);
-        struct loki_wire_summary fast, full;
-        int rc = loki_wire_summarize(buf, len, NOW, &fast);
-        if (rc != 0)
-            fail_msg("request %zu: summarize says %d", i, rc);
-        summary_from_push(buf, len, &full);
-        assert_int_equal(fast.records, full.records);
-        assert_true(fast.oldest_ns == full.oldest_ns);
-        assert_true(fast.newest_ns == full.newest_ns);
-        assert_int_equal(fast.longest_line, full.longest_line);
-        assert_int_equal(fast.most_metadata_entries, full.most_metadata_entries);
-        assert_int_equal(fast.most_metadata_bytes, full.most_metadata_bytes);
-        assert_int_equal(fast.most_label_names, full.most_label_names);
-        assert_int_equal(fast.longest_label_name, full.longest_label_name);
-        assert_int_equal(fast.longest_label_value, full.longest_label_value);
-        free(buf);
+    struct loki_wire_cache *shared = loki_wire_cache_new();
+    assert_non_null(shared);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++) {
+            size_t len;
+            uint8_t *buf = proto_from_json(SIGNAL_LOGS, covered[i], &len);
+            struct loki_wire_summary full;
+            summary_from_push(buf, len, &full);
+            struct loki_wire_cache *own = loki_wire_cache_new();
+            assert_non_null(own);
+            struct loki_wire_cache *caches[] = {NULL, own, own, shared};
+            for (size_t c = 0; c < sizeof(caches) / sizeof(caches[0]); c++) {
+                struct loki_wire_summary fast;
+                int rc = loki_wire_summarize(buf, len, NOW, caches[c], &fast);
+                if (rc != 0)
+                    fail_msg("request %zu, cache %zu: summarize says %d", i, c, rc);
+                assert_summaries_equal(&fast, &full);
+            }
+            loki_wire_cache_free(own);
+            free(buf);
+        }
     }
+    loki_wire_cache_free(shared);
+}
+
+/* A cached resource is told apart from one that differs in a single byte of a label value, and
+ * from the same resource without its scope. */
+static void test_cache_tells_resources_apart(void **state)
+{
+    (void)state;
+    static const char *const requests[] = {
+        "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"aaaa\"}}]},\"scopeLogs\":[{\"scope\":{\"name\":\"s\"},"
+        "\"logRecords\":[{\"timeUnixNano\":\"1700000000000000000\"}]}]}]}",
+        "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"aaaaa\"}}]},\"scopeLogs\":[{\"scope\":{\"name\":\"s\"},"
+        "\"logRecords\":[{\"timeUnixNano\":\"1700000000000000000\"}]}]}]}",
+        "{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"aaaa\"}}]},\"scopeLogs\":[{\"logRecords\":[{"
+        "\"timeUnixNano\":\"1700000000000000000\"}]}]}]}",
+    };
+    struct loki_wire_cache *cache = loki_wire_cache_new();
+    assert_non_null(cache);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+            size_t len;
+            uint8_t *buf = proto_from_json(SIGNAL_LOGS, requests[i], &len);
+            struct loki_wire_summary fast, full;
+            assert_int_equal(loki_wire_summarize(buf, len, NOW, cache, &fast), 0);
+            summary_from_push(buf, len, &full);
+            assert_summaries_equal(&fast, &full);
+            free(buf);
+        }
+    loki_wire_cache_free(cache);
 }
 
 static const char *const not_covered[] = {
@@ -135,7 +186,7 @@ static void test_what_the_summary_does_not_cover_takes_the_full_path(void **stat
         size_t len;
         uint8_t *buf = proto_from_json(SIGNAL_LOGS, not_covered[i], &len);
         struct loki_wire_summary s;
-        if (loki_wire_summarize(buf, len, NOW, &s) != -EAGAIN)
+        if (loki_wire_summarize(buf, len, NOW, NULL, &s) != -EAGAIN)
             fail_msg("request %zu: summarized", i);
         free(buf);
     }
@@ -149,17 +200,19 @@ static void test_what_the_summary_does_not_cover_takes_the_full_path(void **stat
         'e',  0x12, 3,   0x0a, 1,   0xff, 0x12, 4,   0x12, 2,   0x2a, 0,
     };
     struct loki_wire_summary s;
-    assert_int_equal(loki_wire_summarize(invalid_label, sizeof(invalid_label), NOW, &s), -EAGAIN);
+    assert_int_equal(loki_wire_summarize(invalid_label, sizeof(invalid_label), NOW, NULL, &s),
+                     -EAGAIN);
     /* A body "a\0b": protobuf-c's C string ends at the NUL, the wire has three bytes. */
     static const uint8_t nul_in_body[] = {0x0a, 11,   0x12, 9,   0x12, 7,  0x2a,
                                           5,    0x0a, 3,    'a', 0,    'b'};
-    assert_int_equal(loki_wire_summarize(nul_in_body, sizeof(nul_in_body), NOW, &s), -EAGAIN);
+    assert_int_equal(loki_wire_summarize(nul_in_body, sizeof(nul_in_body), NOW, NULL, &s), -EAGAIN);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_summary_equals_the_full_translation),
+        cmocka_unit_test(test_cache_tells_resources_apart),
         cmocka_unit_test(test_what_the_summary_does_not_cover_takes_the_full_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

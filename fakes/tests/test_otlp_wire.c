@@ -1,7 +1,8 @@
 /*
  * test_otlp_wire.c - the in-place reader of otlp_wire.h field by field (every wire type, the
  * length limits protobuf-c has), and its promise: otlp_wire_check never says "sure" to bytes
- * that payload_decode refuses, checked on a table of cases and on thousands of mutations.
+ * that payload_decode refuses, checked on a table of cases and on thousands of mutations; and
+ * the checked walk of the fast paths, which must agree with the check on every one of them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -132,15 +133,52 @@ static bool decodes(enum signal s, const uint8_t *buf, size_t len)
     return rc == 0;
 }
 
+/* ---- the checked walk ---- */
+
+/* Reads `m` (a `desc` message) to its end with otlp_wire_checked_next, opening every message
+ * field as a fast path does, or leaving the ones at odd depths to the reader's own check:
+ * both ways must agree with otlp_wire_check. True when every level was read to its end. */
+static bool walk_checked(struct otlp_wire_message *m, const ProtobufCMessageDescriptor *desc,
+                         int level)
+{
+    uint64_t walk = 0;
+    if (level % 2 == 0)
+        for (unsigned i = 0; i < desc->n_fields; i++)
+            if (desc->fields[i].type == PROTOBUF_C_TYPE_MESSAGE && desc->fields[i].id < 64)
+                walk |= OTLP_WIRE_WALK(desc->fields[i].id);
+    struct otlp_wire_field f;
+    int rc;
+    while ((rc = otlp_wire_checked_next(m, walk, &f)) == 1) {
+        if (f.number >= 64 || !(walk & OTLP_WIRE_WALK(f.number)))
+            continue;
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field(desc, f.number);
+        struct otlp_wire_message child;
+        if (!otlp_wire_open_field(&child, m, &f) ||
+            !walk_checked(&child, fd->descriptor, level + 1))
+            return false;
+    }
+    return rc == 0;
+}
+
+static bool checked_walk_sure(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+                              size_t len, int depth)
+{
+    struct otlp_wire_message m;
+    return otlp_wire_open(&m, desc, buf, len, depth) && walk_checked(&m, desc, 0);
+}
+
 static void test_check_is_sure_of_encoded_requests(void **state)
 {
     (void)state;
     size_t len;
     uint8_t *logs = proto_from_json(SIGNAL_LOGS, LOGS_JSON, &len);
     assert_true(otlp_wire_check(LOGS_REQUEST, logs, len, 1));
+    assert_true(checked_walk_sure(LOGS_REQUEST, logs, len, 1));
     free(logs);
     uint8_t *traces = proto_from_json(SIGNAL_TRACES, TRACES_JSON, &len);
     assert_true(otlp_wire_check(TRACES_REQUEST, traces, len, 1));
+    assert_true(checked_walk_sure(TRACES_REQUEST, traces, len, 1));
     free(traces);
 }
 
@@ -181,6 +219,8 @@ static void test_check_refuses_what_it_cannot_be_sure_of(void **state)
         bool sure = otlp_wire_check(LOGS_REQUEST, c->bytes, c->len, 1);
         if (sure != c->sure)
             fail_msg("%s: check says %d, want %d", c->name, sure, c->sure);
+        if (checked_walk_sure(LOGS_REQUEST, c->bytes, c->len, 1) != c->sure)
+            fail_msg("%s: the checked walk says %d, want %d", c->name, !sure, c->sure);
         if (sure && !decodes(SIGNAL_LOGS, c->bytes, c->len))
             fail_msg("%s: sure, but payload_decode refuses it", c->name);
     }
@@ -217,6 +257,8 @@ static void test_check_refuses_nesting_past_its_limit(void **state)
     assert_true(decodes(SIGNAL_LOGS, buf, len));
     assert_true(otlp_wire_check(LOGS_REQUEST, buf, len, 1));
     assert_false(otlp_wire_check(LOGS_REQUEST, buf, len, 60)); /* the same, deeper down */
+    assert_true(checked_walk_sure(LOGS_REQUEST, buf, len, 1));
+    assert_false(checked_walk_sure(LOGS_REQUEST, buf, len, 60));
 }
 
 /* xorshift: the same mutations on every run. */
@@ -243,7 +285,10 @@ static void mutate_and_compare(enum signal signal, const ProtobufCMessageDescrip
         for (int k = 0; k < changes; k++)
             buf[next_random(&seed) % len] = (uint8_t)next_random(&seed);
         size_t cut = round % 5 == 0 ? next_random(&seed) % len : len;
-        if (otlp_wire_check(desc, buf, cut, 1)) {
+        bool walked = checked_walk_sure(desc, buf, cut, 1);
+        if (walked != otlp_wire_check(desc, buf, cut, 1))
+            fail_msg("round %d: the checked walk says %d, the check the opposite", round, walked);
+        if (walked) {
             sure++;
             if (!decodes(signal, buf, cut))
                 fail_msg("round %d: sure of bytes payload_decode refuses", round);

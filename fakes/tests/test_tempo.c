@@ -380,6 +380,56 @@ static void test_reset_forgets_everything(void **state)
     tempo_free(t);
 }
 
+/* A protobuf request taken from its bytes (tempo_ingest_wire, one checked walk) is stored as
+ * the full path stores it: the same count and the same view, over several resources, scopes and
+ * spans in wire order; and what the walk does not take (a bad id) it leaves to the full path. */
+static void test_wire_ingest_equals_the_full_path(void **state)
+{
+    (void)state;
+    char *a = span_json(TRACE_A, "0102030405060708", "a", 300);
+    char *b = span_json(TRACE_B, "1112131415161718", "b", 100);
+    char *c = span_json(TRACE_A, "2122232425262728", "c", 200);
+    char *json = format_text(
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+        "\"value\":{\"stringValue\":\"one\"}}]},\"scopeSpans\":[{\"spans\":[%s,%s]},"
+        "{\"scope\":{\"name\":\"lib\"},\"spans\":[%s]}]},{\"resource\":{\"attributes\":["
+        "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"two\"}}]},\"scopeSpans\":[{"
+        "\"spans\":[%s]}]}]}",
+        a, b, c, a);
+    size_t len;
+    uint8_t *pb = proto_from_json(SIGNAL_TRACES, json, &len);
+    struct tempo *wire = tempo_new(), *full = tempo_new();
+    struct error err = {0};
+    size_t wire_spans = 0, full_spans = 0;
+    assert_int_equal(tempo_ingest_wire(wire, pb, len, &wire_spans, &err), 0);
+    struct payload *payload = NULL;
+    assert_int_equal(payload_decode(SIGNAL_TRACES, pb, len, &payload, NULL), 0);
+    assert_int_equal(tempo_ingest_protobuf(full, payload, pb, len, &full_spans, &err), 0);
+    assert_int_equal(wire_spans, 4);
+    assert_int_equal(full_spans, 4);
+    json_t *wire_view = tempo_view(wire), *full_view = tempo_view(full);
+    assert_true(json_equal(wire_view, full_view));
+    json_decref(wire_view);
+    json_decref(full_view);
+
+    /* A zero span id: the walk leaves it to the full path, which words the error. */
+    char *zero = span_json(TRACE_A, "0000000000000000", "z", 1);
+    char *bad = request_with(zero);
+    uint8_t *bad_pb = proto_from_json(SIGNAL_TRACES, bad, &len);
+    assert_int_equal(tempo_ingest_wire(wire, bad_pb, len, &wire_spans, &err), -EAGAIN);
+    assert_int_equal(wire_spans, 0);
+    free(bad_pb);
+    free(bad);
+    free(zero);
+    tempo_free(wire);
+    tempo_free(full);
+    free(pb);
+    free(json);
+    free(a);
+    free(b);
+    free(c);
+}
+
 /* Bad input never crashes: mutated protobuf and JSON bodies get an answer, never a crash. */
 static void test_mutated_bodies_always_get_an_answer(void **state)
 {
@@ -473,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_span_shown_once),
         cmocka_unit_test(test_refuse_maps_status_to_grpc_code),
         cmocka_unit_test(test_reset_forgets_everything),
+        cmocka_unit_test(test_wire_ingest_equals_the_full_path),
         cmocka_unit_test(test_mutated_bodies_always_get_an_answer),
         cmocka_unit_test(test_invalid_utf8_is_shown_as_replacement),
     };

@@ -158,27 +158,56 @@ static void normalize_into(const char *name, size_t len, char *out)
     memmove(out, s, n + 1);
 }
 
+/* True when name[0..len) is all ASCII; eight bytes at a time, as every key is read for every
+ * record on Loki's fast path (loki_wire.c). */
+static bool all_ascii(const unsigned char *p, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t word;
+        memcpy(&word, p + i, sizeof(word));
+        if (word & 0x8080808080808080ull)
+            return false;
+    }
+    for (; i < len; i++)
+        if (p[i] >= 0x80)
+            return false;
+    return true;
+}
+
+/* What NormalizeLabel makes of one ASCII byte. */
+static char normalized_ascii(unsigned char c)
+{
+    return is_ascii_alnum(c) ? (char)c : '_';
+}
+
 size_t loki_normalized_label_length(const char *name, size_t len)
 {
     /* normalize_into without writing: one byte per rune, plus the prefix its first two decide. */
     size_t runes = 0;
     char first = '\0', second = '\0';
     const unsigned char *p = (const unsigned char *)name;
-    for (size_t i = 0; i < len; runes++) {
-        char c;
-        if (p[i] < 0x80) {
-            c = is_ascii_alnum(p[i]) ? (char)p[i] : '_';
-            i++;
-        } else {
-            uint32_t r;
-            bool valid;
-            i += fake_util_utf8_next(p + i, len - i, &r, &valid);
-            c = (valid && is_ascii_alnum(r)) ? (char)r : '_';
+    if (all_ascii(p, len)) { /* nearly every key: a rune per byte */
+        runes = len;
+        first = len > 0 ? normalized_ascii(p[0]) : '\0';
+        second = len > 1 ? normalized_ascii(p[1]) : '\0';
+    } else {
+        for (size_t i = 0; i < len; runes++) {
+            char c;
+            if (p[i] < 0x80) {
+                c = normalized_ascii(p[i]);
+                i++;
+            } else {
+                uint32_t r;
+                bool valid;
+                i += fake_util_utf8_next(p + i, len - i, &r, &valid);
+                c = (valid && is_ascii_alnum(r)) ? (char)r : '_';
+            }
+            if (runes == 0)
+                first = c;
+            else if (runes == 1)
+                second = c;
         }
-        if (runes == 0)
-            first = c;
-        else if (runes == 1)
-            second = c;
     }
     if (runes == 0)
         return 0;

@@ -34,6 +34,8 @@ static const struct {
      "x",
      "key_x"}, /* an invalid byte is one rune too */
     {"UPPER.Case", "UPPER_Case"},
+    {"http.response.status_code", "http_response_status_code"},       /* past 8 bytes: all ASCII */
+    {"deployment.environment.naïve", "deployment_environment_na_ve"}, /* non-ASCII past 8 */
     {"", ""},
 };
 
@@ -46,6 +48,20 @@ static void test_normalize_label_table(void **state)
             fail_msg("NormalizeLabel(\"%s\") = \"%s\", want \"%s\"", normalize_cases[i].in, got,
                      normalize_cases[i].want);
         free(got);
+    }
+}
+
+/* The length loki_wire.c computes without normalising (its all-ASCII shortcut and the rune by
+ * rune path) is the length of the normalised name, for every case of the table. */
+static void test_normalized_length_is_that_of_the_normalized_label(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(normalize_cases) / sizeof(normalize_cases[0]); i++) {
+        const char *in = normalize_cases[i].in;
+        size_t got = loki_normalized_label_length(in, strlen(in));
+        if (got != strlen(normalize_cases[i].want))
+            fail_msg("length of NormalizeLabel(\"%s\") = %zu, want %zu", in, got,
+                     strlen(normalize_cases[i].want));
     }
 }
 
@@ -239,6 +255,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normalize_label_table),
+        cmocka_unit_test(test_normalized_length_is_that_of_the_normalized_label),
         cmocka_unit_test(test_service_name_discovery_table),
         cmocka_unit_test(test_labels_set_replaces_and_sorts),
         cmocka_unit_test(test_any_value_as_string_table),

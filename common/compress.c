@@ -370,6 +370,33 @@ void decompressed_release(struct decompressed *d)
     *d = (struct decompressed){0};
 }
 
+/* Idle libdeflate decompressors: one costs a 10 KB allocation and its zeroing, more than a
+ * small body's inflation. A decompressor holds no state between calls. */
+static struct libdeflate_decompressor *idle_decompressors[IDLE_BUFFERS_MAX];
+static size_t idle_decompressor_count;
+
+/* A decompressor from the pool or a new one; NULL on ENOMEM. */
+static struct libdeflate_decompressor *decompressor_take(void)
+{
+    struct libdeflate_decompressor *z = NULL;
+    pthread_mutex_lock(&buffers_lock);
+    if (idle_decompressor_count > 0)
+        z = idle_decompressors[--idle_decompressor_count];
+    pthread_mutex_unlock(&buffers_lock);
+    return z ? z : libdeflate_alloc_decompressor();
+}
+
+static void decompressor_release(struct libdeflate_decompressor *z)
+{
+    pthread_mutex_lock(&buffers_lock);
+    if (idle_decompressor_count < IDLE_BUFFERS_MAX) {
+        idle_decompressors[idle_decompressor_count++] = z;
+        z = NULL;
+    }
+    pthread_mutex_unlock(&buffers_lock);
+    libdeflate_free_decompressor(z); /* NULL is accepted */
+}
+
 /* gzip by libdeflate: 0 with d filled, or -1 when decompress_buffer must decide. */
 static int gzip_in_one_call(const uint8_t *in, size_t len, size_t max_out, struct decompressed *d)
 {
@@ -383,13 +410,13 @@ static int gzip_in_one_call(const uint8_t *in, size_t len, size_t max_out, struc
                   (size_t)in[len - 1] << 24;
     if (hint > max_out || buffer_take(d, hint + 1) < 0)
         return -1;
-    struct libdeflate_decompressor *z = libdeflate_alloc_decompressor();
+    struct libdeflate_decompressor *z = decompressor_take();
     if (!z)
         return -1;
     size_t in_used = 0, produced = 0;
     enum libdeflate_result r =
         libdeflate_gzip_decompress_ex(z, in, len, d->data, hint, &in_used, &produced);
-    libdeflate_free_decompressor(z);
+    decompressor_release(z);
     if (r != LIBDEFLATE_SUCCESS)
         return -1;
     /* zlib, too, stops after the first member and ignores what follows it. */

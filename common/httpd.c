@@ -3,7 +3,8 @@
  *
  * One thread per connection (MHD_USE_THREAD_PER_CONNECTION), so a handler may block: the fakes
  * stall responses that way, and the OTLP receiver hands a request to the pipeline in the
- * connection's own thread as the Go collector does with its per-connection goroutines.
+ * connection's own thread as the Go collector does with its per-connection goroutines, and a
+ * streamed body blocks in the connection's thread between its parts.
  */
 #include "httpd.h"
 
@@ -11,10 +12,12 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct httpd {
     struct MHD_Daemon *daemon;
@@ -22,6 +25,14 @@ struct httpd {
     void *ctx;
     size_t max_body;
     int port;
+    char *cert_pem, *key_pem; /* HTTPS: copies MHD reads from */
+};
+
+/* A streamed body between MHD's reader callback and the stream's own functions. */
+struct stream_state {
+    const struct http_stream_ops *ops;
+    void *ctx;
+    struct MHD_Connection *connection;
 };
 
 /* Per-request state kept by MHD between calls of the access handler. */
@@ -122,10 +133,69 @@ static int append_body(struct request_state *st, size_t max_body, const char *da
     return 0;
 }
 
+bool httpd_stream_peer_closed(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!info)
+        return true;
+    struct pollfd pfd = {.fd = info->connect_fd, .events = POLLIN | POLLRDHUP};
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    if (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))
+        return true;
+    /* Readable: a pipelined request is data, end of file is a close (peek, never consume). */
+    char byte;
+    return recv(info->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream_state *st = cls;
+    (void)pos;
+    long n = st->ops->next(st->ctx, st->connection, (uint8_t *)buf, max);
+    if (n > 0)
+        return (ssize_t)n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_state *st = cls;
+    if (st->ops->free)
+        st->ops->free(st->ctx);
+    free(st);
+}
+
+/* The MHD response of a streamed body; takes the stream (freed here when this fails). */
+static struct MHD_Response *stream_response(struct MHD_Connection *connection,
+                                            struct http_response *resp)
+{
+    struct stream_state *st = calloc(1, sizeof(*st));
+    if (!st) {
+        if (resp->stream->free)
+            resp->stream->free(resp->stream_ctx);
+        return NULL;
+    }
+    st->ops = resp->stream;
+    st->ctx = resp->stream_ctx;
+    st->connection = connection;
+    resp->stream = NULL;
+    resp->stream_ctx = NULL;
+    /* 32 KiB parts: a watch event is usually far smaller, and MHD sends each part as it comes. */
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024,
+                                                               stream_read, st, stream_free);
+    if (!r)
+        stream_free(st);
+    return r;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *connection, struct http_response *resp)
 {
     struct MHD_Response *r;
-    if (resp->body && resp->body_len) {
+    if (resp->stream) {
+        r = stream_response(connection, resp);
+    } else if (resp->body && resp->body_len) {
         r = MHD_create_response_from_buffer_with_free_callback(resp->body_len, resp->body, free);
         resp->body = NULL; /* owned by MHD now */
     } else {
@@ -174,8 +244,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *connecti
         st->body[st->len] = '\0';
     struct http_response resp = {.status = 200};
     server->handler(server->ctx, &req, &resp);
-    enum MHD_Result ret = resp.close_connection ? MHD_NO : send_response(connection, &resp);
+    enum MHD_Result ret =
+        resp.close_connection && !resp.stream ? MHD_NO : send_response(connection, &resp);
     free(resp.body);
+    if (resp.stream && resp.stream->free) /* not handed to MHD: the handler's stream is ours */
+        resp.stream->free(resp.stream_ctx);
     return ret;
 }
 
@@ -212,8 +285,8 @@ static int resolve_host(const char *host, int port, struct sockaddr_storage *add
     return 0;
 }
 
-struct httpd *httpd_start(const char *host, int port, size_t max_body, http_handler_fn handler,
-                          void *ctx, struct error *err)
+static struct httpd *start(const char *host, int port, size_t max_body, http_handler_fn handler,
+                           void *ctx, const char *cert_pem, const char *key_pem, struct error *err)
 {
     if (port < 0 || port > 65535) {
         error_set(err, -EINVAL, ERROR_PERMANENT, "invalid port %d", port);
@@ -224,8 +297,10 @@ struct httpd *httpd_start(const char *host, int port, size_t max_body, http_hand
     if (resolve_host(host, port, &addr, &addr_len, err) < 0)
         return NULL;
     struct httpd *server = calloc(1, sizeof(*server));
-    if (!server) {
+    if (!server || (cert_pem && (!(server->cert_pem = strdup(cert_pem)) ||
+                                 !(server->key_pem = strdup(key_pem))))) {
         error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+        httpd_stop(server);
         return NULL;
     }
     server->handler = handler;
@@ -234,20 +309,47 @@ struct httpd *httpd_start(const char *host, int port, size_t max_body, http_hand
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    server->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, access_handler, server, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed,
-                         NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256, MHD_OPTION_END);
+    if (cert_pem) {
+        flags |= MHD_USE_TLS;
+        server->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, access_handler, server, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256, MHD_OPTION_HTTPS_MEM_KEY,
+            server->key_pem, MHD_OPTION_HTTPS_MEM_CERT, server->cert_pem, MHD_OPTION_END);
+    } else {
+        server->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, access_handler, server, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)256, MHD_OPTION_END);
+    }
     if (!server->daemon) {
-        error_set(err, -EADDRINUSE, ERROR_PERMANENT, "cannot listen on %s:%d: %s",
-                  host ? host : "0.0.0.0", port, errno ? strerror(errno) : "address in use");
-        free(server);
+        error_set(err, -EADDRINUSE, ERROR_PERMANENT, "cannot listen on %s:%d%s: %s",
+                  host ? host : "0.0.0.0", port, cert_pem ? " (HTTPS)" : "",
+                  errno ? strerror(errno) : "address in use");
+        httpd_stop(server);
         return NULL;
     }
     const union MHD_DaemonInfo *info =
         MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
     server->port = info ? info->port : port;
     return server;
+}
+
+struct httpd *httpd_start(const char *host, int port, size_t max_body, http_handler_fn handler,
+                          void *ctx, struct error *err)
+{
+    return start(host, port, max_body, handler, ctx, NULL, NULL, err);
+}
+
+struct httpd *httpd_start_tls(const char *host, int port, size_t max_body, http_handler_fn handler,
+                              void *ctx, const char *cert_pem, const char *key_pem,
+                              struct error *err)
+{
+    if (!cert_pem || !key_pem) {
+        error_set(err, -EINVAL, ERROR_PERMANENT, "HTTPS needs a certificate and a key");
+        return NULL;
+    }
+    return start(host, port, max_body, handler, ctx, cert_pem, key_pem, err);
 }
 
 int httpd_port(const struct httpd *server)
@@ -261,5 +363,10 @@ void httpd_stop(struct httpd *server)
         return;
     if (server->daemon)
         MHD_stop_daemon(server->daemon);
+    free(server->cert_pem);
+    if (server->key_pem) {
+        memset(server->key_pem, 0, strlen(server->key_pem));
+        free(server->key_pem);
+    }
     free(server);
 }

@@ -7,6 +7,11 @@
  * server it imitates would), then calls the handler once per request from one of its threads
  * (one thread per connection, so a handler may block, e.g. to stall a response). The handler
  * fills a `struct http_response`.
+ *
+ * A response may instead stream its body (a Kubernetes watch: one JSON event at a time for
+ * minutes): the server sends the status and headers at once, then whatever the stream produces,
+ * with chunked transfer encoding, until it says the body is complete. The server may also speak
+ * HTTPS (httpd_start_tls) with a certificate the caller gives (tls_cert.h makes one).
  */
 #ifndef OTEL_COMMON_HTTPD_H
 #define OTEL_COMMON_HTTPD_H
@@ -35,6 +40,22 @@ const char *httpd_request_query(const struct http_request *req, const char *name
 
 #define HTTPD_MAX_HEADERS 8
 
+/* A body made while it is sent. `next` is called from the connection's own thread, one call
+ * after another: it writes at most `max` bytes into `buf` and returns how many (> 0), blocking
+ * until it has some; returns 0 when the body is complete; -1 to drop the connection. It should
+ * block in slices of a second or so and give up when httpd_stream_peer_closed() says the client
+ * went away. `free` is called once, after the last call to `next` or when the connection ended
+ * first. httpd_stop waits for every running stream to return: whoever feeds the streams ends
+ * them first (the fakes stop their watches before their servers). */
+struct http_stream_ops {
+    long (*next)(void *ctx, struct MHD_Connection *connection, uint8_t *buf, size_t max);
+    void (*free)(void *ctx);
+};
+
+/* True when the client of `connection` has closed its side (its socket reads end of file or an
+ * error): a stream waiting for data can stop. */
+bool httpd_stream_peer_closed(struct MHD_Connection *connection);
+
 struct http_response {
     int status;               /* default 200 */
     const char *content_type; /* static string or NULL for none */
@@ -46,6 +67,10 @@ struct http_response {
         char value[128];
     } headers[HTTPD_MAX_HEADERS];
     bool close_connection; /* drop the connection without answering (a fault: "reset") */
+    /* A streamed body instead of `body` (see http_stream_ops): the server owns `stream_ctx` from
+     * here on and frees it with stream->free. */
+    const struct http_stream_ops *stream;
+    void *stream_ctx;
 };
 
 /* Sets a body (copies `len` bytes of `data`). Returns 0 or -ENOMEM. */
@@ -71,6 +96,11 @@ struct httpd;
  * use, bad host). Caller owns the server; stop it with httpd_stop. */
 struct httpd *httpd_start(const char *host, int port, size_t max_body, http_handler_fn handler,
                           void *ctx, struct error *err);
+/* The same, speaking HTTPS with the PEM certificate and key given (copied; the caller keeps its
+ * own). */
+struct httpd *httpd_start_tls(const char *host, int port, size_t max_body, http_handler_fn handler,
+                              void *ctx, const char *cert_pem, const char *key_pem,
+                              struct error *err);
 /* The port actually bound. */
 int httpd_port(const struct httpd *server);
 /* Stops listening, waits for running handlers, frees the server. NULL is accepted. */

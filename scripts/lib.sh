@@ -8,7 +8,7 @@ BUILD_DIR=${OTEL_BUILD_DIR:-$ROOT_DIR/build}
 DEBIAN_PACKAGES=(
   build-essential cmake pkg-config
   libprotobuf-c-dev protobuf-c-compiler
-  libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libyaml-dev
+  libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libyaml-dev
   zlib1g-dev libdeflate-dev libzstd-dev libcmocka-dev libpcre2-dev libgrpc-dev
   valgrind shellcheck clang-format
   rsyslog # the peer of `scripts/bench filelog` (imfile -> omfile)

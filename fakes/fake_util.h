@@ -45,6 +45,19 @@ json_t *fake_util_json_string(const char *s, size_t len);
  * or -1 (then `value` was released). */
 int fake_util_json_set(json_t *object, const char *key, json_t *value);
 
+/* Go's strconv.Quote of `s` (what %q writes into an error text), emitted in pieces through
+ * `emit` (so a caller may write into a fixed buffer without allocating): `"`, then each byte or
+ * rune as it is or escaped (\" \\ \a \b \f \n \r \t \v, \xNN for other ASCII controls
+ * and for bytes that start no valid rune, \uNNNN / \UNNNNNNNN for runes Go does not print),
+ * then `"`. Which runes Go prints (strconv.IsPrint) is approximated by fake_util.c's ranges. */
+void fake_util_go_quote_each(const char *s, void (*emit)(void *ctx, const char *data, size_t len),
+                             void *ctx);
+/* The inside of it, without the two quotes (to quote "name/namespace" in pieces). */
+void fake_util_go_escape_each(const char *s, void (*emit)(void *ctx, const char *data, size_t len),
+                              void *ctx);
+/* The quoted string as a new string. Caller frees *out. Returns 0 or -ENOMEM. */
+int fake_util_go_quote(const char *s, char **out);
+
 /* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). */
 void fake_util_hex(const uint8_t *data, size_t len, char *out);
 

@@ -109,78 +109,21 @@ static void put(struct sink *s, const char *text)
     s->add(s, text, strlen(text));
 }
 
-/* Whether Go's strconv.IsPrint says yes for a rune above ASCII (approximated, see the top). */
-static bool go_printable(uint32_t r)
+static void emit_to_sink(void *ctx, const char *data, size_t len)
 {
-    if (r <= 0xa0 || r == 0xad || r == 0x1680 || r == 0x3000 || r == 0xfeff)
-        return false;
-    if ((r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202f) ||
-        (r >= 0x205f && r <= 0x206f) || (r >= 0xfff9 && r <= 0xfffb) || r == 0xfffe || r == 0xffff)
-        return false;
-    if ((r >= 0xe000 && r <= 0xf8ff) || r >= 0xf0000)
-        return false; /* private use */
-    return true;
+    struct sink *s = ctx;
+    s->add(s, data, len);
 }
 
-/* The inside of Go's %q of `text` (strconv.Quote without the quotes). */
+/* The inside of Go's %q of `text`, and the whole of it. */
 static void put_escaped(struct sink *s, const char *text)
 {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)text;
-    size_t len = strlen(text);
-    for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
-        char esc[12];
-        if (c < 0x80) {
-            i++;
-            const char *named = NULL;
-            switch (c) {
-            case '"': named = "\\\""; break;
-            case '\\': named = "\\\\"; break;
-            case '\a': named = "\\a"; break;
-            case '\b': named = "\\b"; break;
-            case '\f': named = "\\f"; break;
-            case '\n': named = "\\n"; break;
-            case '\r': named = "\\r"; break;
-            case '\t': named = "\\t"; break;
-            case '\v': named = "\\v"; break;
-            default: break;
-            }
-            if (named) {
-                put(s, named);
-            } else if (c >= 0x20 && c < 0x7f) {
-                s->add(s, (const char *)&p[i - 1], 1);
-            } else {
-                esc[0] = '\\', esc[1] = 'x', esc[2] = hex[c >> 4], esc[3] = hex[c & 15];
-                s->add(s, esc, 4);
-            }
-            continue;
-        }
-        uint32_t rune;
-        bool valid;
-        size_t n = fake_util_utf8_next(p + i, len - i, &rune, &valid);
-        if (!valid) { /* Go: a byte that starts no valid rune is \xNN */
-            esc[0] = '\\', esc[1] = 'x', esc[2] = hex[c >> 4], esc[3] = hex[c & 15];
-            s->add(s, esc, 4);
-        } else if (go_printable(rune)) {
-            s->add(s, (const char *)p + i, n);
-        } else if (rune < 0x10000) {
-            snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)rune);
-            put(s, esc);
-        } else {
-            snprintf(esc, sizeof(esc), "\\U%08x", (unsigned)rune);
-            put(s, esc);
-        }
-        i += n;
-    }
+    fake_util_go_escape_each(text, emit_to_sink, s);
 }
 
-/* Go's %q of a string. */
 static void put_quoted(struct sink *s, const char *text)
 {
-    put(s, "\"");
-    put_escaped(s, text);
-    put(s, "\"");
+    fake_util_go_quote_each(text, emit_to_sink, s);
 }
 
 /* ---- reading the objects ---- */

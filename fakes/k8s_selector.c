@@ -43,7 +43,6 @@
 #include <string.h>
 
 #include "fake_util.h"
-#include "prometheus_names.h" /* prometheus_quote: strconv.Quote, Go's %q */
 #include "strbuf.h"
 
 /* Messages quote at most the whole selector a few times. */
@@ -77,7 +76,7 @@ static void put_quoted(struct strbuf *b, const char *s, size_t len)
 {
     char *copy = strndup(s, len);
     char *quoted = NULL;
-    if (copy && prometheus_quote(copy, &quoted) == 0)
+    if (copy && fake_util_go_quote(copy, &quoted) == 0)
         strbuf_puts(b, quoted);
     else if (b->error == 0)
         b->error = -ENOMEM;

@@ -57,6 +57,7 @@
 #include "log.h"
 #include "otlp_json.h"
 #include "pdata.h"
+#include "fake_util.h"
 #include "prometheus_names.h"
 
 #define COMPONENT "fake/prometheus"
@@ -1394,7 +1395,7 @@ static int convert_metric(struct transaction *tx, struct resource_context *res,
                          name);
     }
     if (!cumulative) {
-        rc = prometheus_quote(name, &quoted);
+        rc = fake_util_go_quote(name, &quoted);
         if (rc == 0)
             rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                            "invalid temporality and type combination for metric %s", quoted);

@@ -19,6 +19,7 @@
  * as printable except the few listed in quote_rune (Go consults the full Unicode tables).
  */
 #include "prometheus_names.h"
+#include "fake_util.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -358,7 +359,7 @@ int prometheus_build_metric_name(const char *name, const char *unit,
         goto fail;
 
     if ((*out)[0] == '\0' || (strcmp(*out, name) != 0 && only_underscores(*out))) {
-        rc = prometheus_quote(name, &quoted);
+        rc = fake_util_go_quote(name, &quoted);
         if (rc < 0)
             goto fail;
         if ((*out)[0] == '\0') {
@@ -366,7 +367,7 @@ int prometheus_build_metric_name(const char *name, const char *unit,
                            "normalization for metric %s resulted in empty name", quoted);
         } else {
             char *quoted_result = NULL;
-            rc = prometheus_quote(*out, &quoted_result);
+            rc = fake_util_go_quote(*out, &quoted_result);
             if (rc == 0)
                 rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                                "normalization for metric %s resulted in invalid name %s", quoted,
@@ -470,9 +471,9 @@ int prometheus_build_label_name(const char *key, char **out, struct error *err)
     }
 
     if (only_underscores(name)) {
-        rc = prometheus_quote(key, &quoted_key);
+        rc = fake_util_go_quote(key, &quoted_key);
         if (rc == 0)
-            rc = prometheus_quote(name, &quoted_name);
+            rc = fake_util_go_quote(name, &quoted_name);
         if (rc == 0)
             rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                            "normalization for label name %s resulted in invalid name %s",
@@ -809,67 +810,5 @@ int prometheus_attribute_as_string(const otlp_anyvalue *value, char **out)
         break;
     default: break; /* an empty value is "" */
     }
-    return strbuf_finish(&t, out, NULL);
-}
-
-/* ---- strconv.Quote ---- */
-
-static void quote_rune(struct strbuf *t, const unsigned char *p, size_t n)
-{
-    uint32_t rune = utf8_decode(p, n);
-    /* C1 controls, no-break space, soft hyphen and the line/paragraph separators are the
-     * non-printable characters a name is likely to carry; Go escapes them. */
-    if ((rune >= 0x80 && rune <= 0xA0) || rune == 0xAD || rune == 0x2028 || rune == 0x2029 ||
-        rune == 0xFEFF) {
-        char buf[12];
-        snprintf(buf, sizeof(buf), "\\u%04x", (unsigned)rune);
-        strbuf_puts(t, buf);
-        return;
-    }
-    strbuf_add(t, (const char *)p, n);
-}
-
-int prometheus_quote(const char *s, char **out)
-{
-    struct strbuf t = STRBUF_INIT(TEXT_MAX);
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
-    strbuf_putc(&t, '"');
-    while (*p) {
-        unsigned char c = *p;
-        if (c >= 0x80) {
-            size_t n = utf8_sequence_length(p);
-            if (n == 0) {
-                char buf[8];
-                snprintf(buf, sizeof(buf), "\\x%02x", c);
-                strbuf_puts(&t, buf);
-                p++;
-            } else {
-                quote_rune(&t, p, n);
-                p += n;
-            }
-            continue;
-        }
-        switch (c) {
-        case '"': strbuf_puts(&t, "\\\""); break;
-        case '\\': strbuf_puts(&t, "\\\\"); break;
-        case '\a': strbuf_puts(&t, "\\a"); break;
-        case '\b': strbuf_puts(&t, "\\b"); break;
-        case '\f': strbuf_puts(&t, "\\f"); break;
-        case '\n': strbuf_puts(&t, "\\n"); break;
-        case '\r': strbuf_puts(&t, "\\r"); break;
-        case '\t': strbuf_puts(&t, "\\t"); break;
-        case '\v': strbuf_puts(&t, "\\v"); break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                char buf[8];
-                snprintf(buf, sizeof(buf), "\\x%02x", c);
-                strbuf_puts(&t, buf);
-            } else {
-                strbuf_putc(&t, (char)c);
-            }
-        }
-        p++;
-    }
-    strbuf_putc(&t, '"');
     return strbuf_finish(&t, out, NULL);
 }

@@ -59,7 +59,4 @@ int prometheus_attribute_as_string(const otlp_anyvalue *value, char **out);
 #define PROMETHEUS_FLOAT_TEXT_MAX 400
 int prometheus_format_float(double v, char format, char buf[PROMETHEUS_FLOAT_TEXT_MAX]);
 
-/* strconv.Quote, as Go's %q writes a string into an error text. Returns 0 or -ENOMEM. */
-int prometheus_quote(const char *s, char **out);
-
 #endif

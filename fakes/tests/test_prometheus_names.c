@@ -378,37 +378,6 @@ static void test_floats_format_as_go_strconv_shortest(void **state)
     assert_int_equal(mismatches, 0);
 }
 
-/* ---- strings in error texts: strconv.Quote ---- */
-
-static const struct {
-    const char *input, *expected;
-} quote_cases[] = {
-    {"delta.count", "\"delta.count\""},
-    {"a\"b\\", "\"a\\\"b\\\\\""},
-    {"tab\there\n", "\"tab\\there\\n\""},
-    {"\x01\x7f", "\"\\x01\\x7f\""},
-    {"é字", "\"é字\""},
-    {"bad\xff", "\"bad\\xff\""},
-    {"", "\"\""},
-};
-
-static void test_quote_writes_strings_as_go_percent_q(void **state)
-{
-    (void)state;
-    int mismatches = 0;
-    for (size_t i = 0; i < sizeof(quote_cases) / sizeof(quote_cases[0]); i++) {
-        char *got = NULL;
-        int rc = prometheus_quote(quote_cases[i].input, &got);
-        if (rc != 0 || strcmp(got, quote_cases[i].expected) != 0) {
-            print_error("quote #%zu: want %s, got %s\n", i, quote_cases[i].expected,
-                        got ? got : "(null)");
-            mismatches++;
-        }
-        free(got);
-    }
-    assert_int_equal(mismatches, 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,7 +386,6 @@ int main(void)
         cmocka_unit_test(test_label_names_are_sanitised_as_prometheus_defaults_do),
         cmocka_unit_test(test_attribute_values_become_label_values_as_go_prints_them),
         cmocka_unit_test(test_floats_format_as_go_strconv_shortest),
-        cmocka_unit_test(test_quote_writes_strings_as_go_percent_q),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,9 @@ struct k8s_resource_type {
     const char *verbs; /* space-separated, as discovery lists them */
     const char *short_names[K8S_MAX_SHORT_NAMES];
     const char *category; /* "all", "prometheus-operator", or NULL */
+    /* metadata.generation kept by the store (1 on create, +1 when anything but metadata and
+     * status changes): the apps workloads' strategies do it, and every custom resource */
+    bool has_generation;
     struct k8s_subresource subresources[K8S_MAX_SUBRESOURCES];
 };
 

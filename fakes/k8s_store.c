@@ -55,11 +55,10 @@ struct history_event {
 };
 
 struct k8s_store_type {
-    struct k8s_resource resource; /* strings owned */
-    char *api_version;            /* "v1" or "apps/v1" */
-    char *qualified_resource;     /* "pods" or "deployments.apps" */
-    char *qualified_kind;         /* "Pod" or "Deployment.apps" */
-    struct entry *entries;        /* sorted by key (strcmp) */
+    const struct k8s_resource_type *rt; /* k8s_resources.h's table: static */
+    char *qualified_resource;           /* "pods" or "deployments.apps" */
+    char *qualified_kind;               /* "Pod" or "Deployment.apps" */
+    struct entry *entries;              /* sorted by key (strcmp) */
     size_t count, cap;
     struct history_event *history; /* ring of store->config.history_size */
     size_t history_start, history_len;
@@ -361,10 +360,8 @@ json_t *k8s_store_status_json(const struct error *err, const struct k8s_store_ty
         json_t *details = json_object();
         if (!details || json_object_set_new(status, "details", details) ||
             (!is_empty(name) && set_string(details, "name", name)) ||
-            (!is_empty(type->resource.group) &&
-             set_string(details, "group", type->resource.group)) ||
-            set_string(details, "kind",
-                       code == -EINVAL ? type->resource.kind : type->resource.resource) ||
+            (!is_empty(type->rt->group) && set_string(details, "group", type->rt->group)) ||
+            set_string(details, "kind", code == -EINVAL ? type->rt->kind : type->rt->plural) ||
             status_code_last(status)) {
             json_decref(status);
             return NULL;
@@ -423,7 +420,7 @@ static size_t find_index(const struct k8s_store_type *type, const char *key, boo
 /* The key of `name` in `namespace` (ignored for a cluster-scoped type). Caller frees. */
 static char *make_key(const struct k8s_store_type *type, const char *namespace, const char *name)
 {
-    if (type->resource.namespaced)
+    if (type->rt->namespaced)
         return format_string("%s/%s", namespace ? namespace : "", name);
     return strdup(name);
 }
@@ -468,7 +465,7 @@ static bool key_in_namespace(const char *key, const char *namespace)
 /* The namespace a call is about: NULL (all) for a cluster-scoped type or an empty one. */
 static const char *scope(const struct k8s_store_type *type, const char *namespace)
 {
-    return type->resource.namespaced && !is_empty(namespace) ? namespace : NULL;
+    return type->rt->namespaced && !is_empty(namespace) ? namespace : NULL;
 }
 
 static void history_clear(struct k8s_store *store, struct k8s_store_type *type)
@@ -501,11 +498,6 @@ static void type_free(struct k8s_store *store, struct k8s_store_type *type)
     entries_clear(type);
     free(type->entries);
     free(type->history);
-    free((char *)type->resource.group);
-    free((char *)type->resource.version);
-    free((char *)type->resource.resource);
-    free((char *)type->resource.kind);
-    free(type->api_version);
     free(type->qualified_resource);
     free(type->qualified_kind);
     free(type);
@@ -579,38 +571,25 @@ void k8s_store_free(struct k8s_store *store)
     free(store);
 }
 
-int k8s_store_register(struct k8s_store *store, const struct k8s_resource *resource,
+int k8s_store_register(struct k8s_store *store, const struct k8s_resource_type *rt,
                        struct k8s_store_type **out, struct error *err)
 {
-    if (is_empty(resource->version) || is_empty(resource->resource) || is_empty(resource->kind))
-        return error_set(err, -EINVAL, ERROR_PERMANENT,
-                         "a resource type needs a version, a resource and a kind");
-    if (k8s_store_find(store, resource->group ? resource->group : "", resource->resource))
+    if (k8s_store_find(store, rt->group, rt->plural))
         return error_set(err, -EEXIST, ERROR_PERMANENT, "resource %s.%s is already registered",
-                         resource->resource, resource->group ? resource->group : "");
+                         rt->plural, rt->group);
     struct k8s_store_type *type = calloc(1, sizeof(*type));
     if (!type)
         return out_of_memory(err);
-    const char *group = resource->group ? resource->group : "";
-    type->resource.group = dup_string(group);
-    type->resource.version = dup_string(resource->version);
-    type->resource.resource = dup_string(resource->resource);
-    type->resource.kind = dup_string(resource->kind);
-    type->resource.namespaced = resource->namespaced;
-    type->resource.has_generation = resource->has_generation;
-    if (*group) {
-        type->api_version = format_string("%s/%s", group, resource->version);
-        type->qualified_resource = format_string("%s.%s", resource->resource, group);
-        type->qualified_kind = format_string("%s.%s", resource->kind, group);
+    type->rt = rt;
+    if (*rt->group) {
+        type->qualified_resource = format_string("%s.%s", rt->plural, rt->group);
+        type->qualified_kind = format_string("%s.%s", rt->kind, rt->group);
     } else {
-        type->api_version = dup_string(resource->version);
-        type->qualified_resource = dup_string(resource->resource);
-        type->qualified_kind = dup_string(resource->kind);
+        type->qualified_resource = dup_string(rt->plural);
+        type->qualified_kind = dup_string(rt->kind);
     }
     type->history = calloc(store->config.history_size, sizeof(*type->history));
-    if (!type->resource.group || !type->resource.version || !type->resource.resource ||
-        !type->resource.kind || !type->api_version || !type->qualified_resource ||
-        !type->qualified_kind || !type->history)
+    if (!type->qualified_resource || !type->qualified_kind || !type->history)
         goto fail;
     pthread_mutex_lock(&store->lock);
     type->list_rv = store->rv;
@@ -630,16 +609,16 @@ struct k8s_store_type *k8s_store_find(struct k8s_store *store, const char *group
 {
     pthread_mutex_lock(&store->lock);
     struct k8s_store_type *type = store->types;
-    while (type && (strcmp(type->resource.group, group ? group : "") != 0 ||
-                    strcmp(type->resource.resource, resource) != 0))
+    while (type && (strcmp(type->rt->group, group ? group : "") != 0 ||
+                    strcmp(type->rt->plural, resource) != 0))
         type = type->next;
     pthread_mutex_unlock(&store->lock);
     return type;
 }
 
-const struct k8s_resource *k8s_store_type_resource(const struct k8s_store_type *type)
+const struct k8s_resource_type *k8s_store_type_resource(const struct k8s_store_type *type)
 {
-    return &type->resource;
+    return type->rt;
 }
 
 uint64_t k8s_store_resource_version(struct k8s_store *store)
@@ -821,10 +800,10 @@ static int prepare_object(const struct k8s_store_type *type, const char *namespa
     } else if (!json_is_object(meta)) {
         return error_set(err, -EBADMSG, ERROR_PERMANENT, "metadata is not a JSON object");
     }
-    if (set_string(object, "kind", type->resource.kind) ||
-        set_string(object, "apiVersion", type->api_version))
+    if (set_string(object, "kind", type->rt->kind) ||
+        set_string(object, "apiVersion", type->rt->api_version))
         return out_of_memory(err);
-    if (!type->resource.namespaced) {
+    if (!type->rt->namespaced) {
         json_object_del(meta, "namespace");
         return 0;
     }
@@ -947,7 +926,7 @@ int k8s_store_create(struct k8s_store *store, struct k8s_store_type *type, const
             goto fail;
         }
     }
-    if (type->resource.has_generation && json_object_set_new(meta, "generation", json_integer(1))) {
+    if (type->rt->has_generation && json_object_set_new(meta, "generation", json_integer(1))) {
         rc = out_of_memory(err);
         goto fail;
     }
@@ -1085,7 +1064,7 @@ int k8s_store_update(struct k8s_store *store, struct k8s_store_type *type, const
             goto fail;
         }
     }
-    if (type->resource.has_generation && spec_changed(old, copy)) {
+    if (type->rt->has_generation && spec_changed(old, copy)) {
         json_int_t generation = json_integer_value(json_object_get(metadata_of(old), "generation"));
         if (json_object_set_new(meta, "generation", json_integer(generation + 1))) {
             rc = out_of_memory(err);
@@ -1666,9 +1645,9 @@ json_t *k8s_store_list_json(const struct k8s_store_type *type, struct k8s_store_
     char rv[24];
     snprintf(rv, sizeof(rv), "%" PRIu64, result->resource_version);
     json_t *list = json_object(), *meta = json_object();
-    char *kind = format_string("%sList", type->resource.kind);
+    char *kind = format_string("%sList", type->rt->kind);
     if (!list || !meta || !kind || set_string(list, "kind", kind) ||
-        set_string(list, "apiVersion", type->api_version) ||
+        set_string(list, "apiVersion", type->rt->api_version) ||
         json_object_set(list, "metadata", meta) || set_string(meta, "resourceVersion", rv) ||
         (result->continue_token && set_string(meta, "continue", result->continue_token)) ||
         (result->remaining_item_count >= 0 &&
@@ -1917,9 +1896,8 @@ int k8s_store_watch_bookmark(struct k8s_store_watcher *w)
     } else if (w->allow_bookmarks) {
         char rv[24];
         snprintf(rv, sizeof(rv), "%" PRIu64, store->rv);
-        json_t *bookmark =
-            json_pack("{s:s,s:s,s:{s:s}}", "kind", w->type->resource.kind, "apiVersion",
-                      w->type->api_version, "metadata", "resourceVersion", rv);
+        json_t *bookmark = json_pack("{s:s,s:s,s:{s:s}}", "kind", w->type->rt->kind, "apiVersion",
+                                     w->type->rt->api_version, "metadata", "resourceVersion", rv);
         if (!bookmark) {
             rc = -ENOMEM;
         } else {

@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "k8s_resources.h"
 
 struct k8s_store;
 struct k8s_store_type;
@@ -55,18 +56,6 @@ struct k8s_store_config {
                                 the cacher's blockTimeout] */
 };
 
-/* A resource type as the caller registers it. Strings are copied. */
-struct k8s_resource {
-    const char *group;    /* "" for the core group */
-    const char *version;  /* "v1" */
-    const char *resource; /* plural, lower case: "pods" */
-    const char *kind;     /* "Pod" */
-    bool namespaced;
-    /* metadata.generation is kept (1 on create, +1 when anything but metadata and status
-       changes), as the strategies of Deployments, ReplicaSets, ... do. */
-    bool has_generation;
-};
-
 /* A filter from the selectors module. Called under the store's lock with a borrowed, immutable
  * object: it must not call back into the store. */
 typedef bool (*k8s_store_match_fn)(const json_t *object, void *ctx);
@@ -77,15 +66,16 @@ struct k8s_store *k8s_store_new(const struct k8s_store_config *config);
  * accepted. */
 void k8s_store_free(struct k8s_store *store);
 
-/* Registers a resource type; *out is a handle borrowed from the store, valid until
- * k8s_store_free. Returns 0, -EEXIST (group/resource already registered), -EINVAL or -ENOMEM. */
-int k8s_store_register(struct k8s_store *store, const struct k8s_resource *resource,
+/* Registers a resource type of k8s_resources.h's table (borrowed: the table is static); *out is
+ * a handle borrowed from the store, valid until k8s_store_free. Returns 0, -EEXIST
+ * (group/resource already registered) or -ENOMEM. */
+int k8s_store_register(struct k8s_store *store, const struct k8s_resource_type *resource,
                        struct k8s_store_type **out, struct error *err);
 /* The registered type of `group` ("" = core) and plural `resource`, or NULL. Borrowed. */
 struct k8s_store_type *k8s_store_find(struct k8s_store *store, const char *group,
                                       const char *resource);
-/* The descriptor a type was registered with (strings owned by the store). */
-const struct k8s_resource *k8s_store_type_resource(const struct k8s_store_type *type);
+/* The table entry a type was registered with. */
+const struct k8s_resource_type *k8s_store_type_resource(const struct k8s_store_type *type);
 
 /* ---- errors ---------------------------------------------------------------------------- */
 /* Codes returned besides -ENOMEM, and what the front answers for them:

@@ -20,17 +20,6 @@
 #include "k8s_store.h"
 #include "poll_until.h"
 
-static const struct k8s_resource pods_resource = {
-    .group = "", .version = "v1", .resource = "pods", .kind = "Pod", .namespaced = true};
-static const struct k8s_resource deployments_resource = {.group = "apps",
-                                                         .version = "v1",
-                                                         .resource = "deployments",
-                                                         .kind = "Deployment",
-                                                         .namespaced = true,
-                                                         .has_generation = true};
-static const struct k8s_resource nodes_resource = {
-    .group = "", .version = "v1", .resource = "nodes", .kind = "Node", .namespaced = false};
-
 struct fixture {
     struct k8s_store *store;
     struct k8s_store_type *pods, *deployments, *nodes;
@@ -42,9 +31,13 @@ static struct fixture *fixture_with(const struct k8s_store_config *config)
     assert_non_null(f);
     f->store = k8s_store_new(config);
     assert_non_null(f->store);
-    assert_int_equal(k8s_store_register(f->store, &pods_resource, &f->pods, NULL), 0);
-    assert_int_equal(k8s_store_register(f->store, &deployments_resource, &f->deployments, NULL), 0);
-    assert_int_equal(k8s_store_register(f->store, &nodes_resource, &f->nodes, NULL), 0);
+    assert_int_equal(k8s_store_register(f->store, k8s_resource_find("", "pods"), &f->pods, NULL),
+                     0);
+    assert_int_equal(k8s_store_register(f->store, k8s_resource_find("apps", "deployments"),
+                                        &f->deployments, NULL),
+                     0);
+    assert_int_equal(k8s_store_register(f->store, k8s_resource_find("", "nodes"), &f->nodes, NULL),
+                     0);
     return f;
 }
 

@@ -335,7 +335,8 @@ static void test_validation_errors_name_the_path(void **state)
          "receivers: unknown type: \"foo\" for id: \"foo\" (valid values: [filelog otlp])"},
         {VALID_CONFIG,
          {"processors.nope=null"},
-         "processors: unknown type: \"nope\" for id: \"nope\" (valid values: [batch])"},
+         "processors: unknown type: \"nope\" for id: \"nope\" (valid values: [batch "
+         "resourcedetection])"},
         {VALID_CONFIG,
          {"exporters.zipkin/tempo.endpoint=x"},
          "exporters: unknown type: \"zipkin\" for id: \"zipkin/tempo\""},

@@ -253,7 +253,18 @@ static bool is_hostname(const char *s, const struct mask_context *ctx)
         return true;
     /* The short name of an FQDN host, as `os` hostname sources report it. */
     size_t n = strcspn(ctx->hostname, ".");
-    return strlen(s) == n && !strncmp(s, ctx->hostname, n);
+    if (strlen(s) == n && !strncmp(s, ctx->hostname, n))
+        return true;
+    /* The FQDN of a host whose own name is short, as the `dns` source (/etc/hosts canonical
+     * name, DNS) may report it: the name, a dot, then a domain of letters, digits, - and . */
+    size_t len = strlen(ctx->hostname);
+    if (ctx->hostname[n] != '\0' || strncmp(s, ctx->hostname, len) != 0 || s[len] != '.' ||
+        s[len + 1] == '\0')
+        return false;
+    for (const char *c = s + len + 1; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+            return false;
+    return true;
 }
 
 /* The replacement for a scalar, or NULL to keep it. */

@@ -6,8 +6,9 @@
  *  1. key rules (a table in mask.c): by view and key name, e.g. the request log's `time` ->
  *     "<request-time>", `observed_timestamp` -> "<observed-time>", a User-Agent ->
  *     "<user-agent>" (it names the collector build, and goldens must hold for any collector).
- *  2. host names: a string equal to this machine's host name (resourcedetection's host.name)
- *     -> "<host-name>".
+ *  2. host names: a string equal to this machine's host name (resourcedetection's host.name),
+ *     to its short name, or to the short name followed by a domain (the `dns` hostname source
+ *     gives the /etc/hosts canonical name) -> "<host-name>".
  *  3. ports: "127.0.0.1:43127", "localhost:43127" inside any string -> "127.0.0.1:<port>".
  *  4. times: a number or numeric string that, read as ns, us, ms or s since the epoch, falls
  *     within a day of the run start, and RFC 3339 strings likewise -> "<time+1500ms>", the

@@ -121,9 +121,15 @@ static int init_collector(struct run_ctx *ctx, struct error *err)
 {
     struct scenario *s = ctx->s;
     char log_path[PATH_MAX + 32];
+    /* The collector's resourcedetection `env` detector reads its own environment: the
+     * harness's OTEL_RESOURCE_ATTRIBUTES must not reach it, or goldens would depend on the
+     * shell. Empty counts as unset upstream; a scenario's `env:` may still set them. */
+    size_t n = 0;
+    ctx->env[n++] = "OTEL_RESOURCE_ATTRIBUTES=";
+    ctx->env[n++] = "OTEL_RESOURCE=";
     for (size_t i = 0; i < s->env_count; i++)
-        ctx->env[i] = (char *)s->env[i];
-    ctx->env[s->env_count] = NULL;
+        ctx->env[n++] = (char *)s->env[i];
+    ctx->env[n] = NULL;
     snprintf(log_path, sizeof(log_path), "%s/collector.log", ctx->report_dir);
     int rc = wiring_build_grpc(&ctx->wiring, s, ctx->endpoints, ctx->grpc_targets, err);
     if (rc == 0)

@@ -50,10 +50,11 @@ struct run_ctx {
     struct wiring wiring;
     struct collector collector;
     bool collector_initialised;
-    char *env[SCENARIO_MAX_ITEMS + 1];
-    json_t *result; /* result.json under construction */
-    json_t *steps;  /* borrowed from result */
-    json_t *checks; /* borrowed from result */
+    char *
+        env[SCENARIO_MAX_ITEMS + 3]; /* the two cleared OTEL_RESOURCE* first, then the scenario's */
+    json_t *result;                  /* result.json under construction */
+    json_t *steps;                   /* borrowed from result */
+    json_t *checks;                  /* borrowed from result */
     int step_failures;
     int check_failures;
     bool collector_exit_reported; /* a step or the startup already said the collector died */

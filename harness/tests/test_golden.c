@@ -165,6 +165,16 @@ static void test_mask_ports_hosts_and_declared_keys(void **state)
                   "{\"requests\":[{\"seq\":1,\"time_unix_ms\":\"<request-time>\","
                   "\"time\":\"<request-time>\",\"user_agent\":\"<user-agent>\","
                   "\"bytes\":\"<bytes>\",\"items\":3,\"status\":204}]}");
+    /* A short host name also masks its FQDN, and nothing else that starts with it. */
+    static const struct mask_context short_host = {.hostname = "node-1"};
+    json_t *v = parse("{\"fqdn\":\"node-1.example.org\",\"name\":\"node-1\","
+                      "\"other\":\"node-1.log file\",\"longer\":\"node-10\"}");
+    assert_int_equal(mask_apply(v, "loki", &short_host, NULL), 0);
+    assert_string_equal(json_string_value(json_object_get(v, "fqdn")), "<host-name>");
+    assert_string_equal(json_string_value(json_object_get(v, "name")), "<host-name>");
+    assert_string_equal(json_string_value(json_object_get(v, "other")), "node-1.log file");
+    assert_string_equal(json_string_value(json_object_get(v, "longer")), "node-10");
+    json_decref(v);
     /* Key rules are per view: a `bytes` of a backend view is data. */
     assert_masked("loki", "{\"bytes\":512}", "{\"bytes\":512}");
     assert_masked("loki", "{\"observed_timestamp\":\"1764000000000000000\"}",

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gostr.h" /* go_utf8_next, go_quote: Go's strings, which every fake speaks */
 #include "httpd.h"
 
 /* Go's http.StatusText: "Service Unavailable"; "" for an unknown code. */
@@ -32,11 +33,6 @@ void fake_util_write_rpc_status(struct http_response *resp, int http_status, int
  * parse (so that the two can be told apart, as the OTLP receiver's error handler does). */
 void fake_util_media_type(const char *content_type, char *out, size_t out_size);
 
-/* Decodes one rune of s[0..len) as Go does: returns its byte length; an invalid sequence
- * (overlong, surrogate, > U+10FFFF, truncated) gives length 1, *valid false and U+FFFD, as
- * utf8.DecodeRuneInString returns (RuneError, 1). `len` must be > 0. */
-size_t fake_util_utf8_next(const unsigned char *s, size_t len, uint32_t *rune, bool *valid);
-
 /* A JSON string of `len` bytes of `s` (NULL = ""), with every invalid UTF-8 sequence replaced by
  * U+FFFD: jansson refuses invalid UTF-8, and a fake must show what it received rather than fail
  * (Go's pdata does not check strings either). NULL only on ENOMEM. */
@@ -44,19 +40,6 @@ json_t *fake_util_json_string(const char *s, size_t len);
 /* Sets `key` (made valid UTF-8 the same way) to `value` in `object`, stealing `value`. Returns 0
  * or -1 (then `value` was released). */
 int fake_util_json_set(json_t *object, const char *key, json_t *value);
-
-/* Go's strconv.Quote of `s` (what %q writes into an error text), emitted in pieces through
- * `emit` (so a caller may write into a fixed buffer without allocating): `"`, then each byte or
- * rune as it is or escaped (\" \\ \a \b \f \n \r \t \v, \xNN for other ASCII controls
- * and for bytes that start no valid rune, \uNNNN / \UNNNNNNNN for runes Go does not print),
- * then `"`. Which runes Go prints (strconv.IsPrint) is approximated by fake_util.c's ranges. */
-void fake_util_go_quote_each(const char *s, void (*emit)(void *ctx, const char *data, size_t len),
-                             void *ctx);
-/* The inside of it, without the two quotes (to quote "name/namespace" in pieces). */
-void fake_util_go_escape_each(const char *s, void (*emit)(void *ctx, const char *data, size_t len),
-                              void *ctx);
-/* The quoted string as a new string. Caller frees *out. Returns 0 or -ENOMEM. */
-int fake_util_go_quote(const char *s, char **out);
 
 /* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). */
 void fake_util_hex(const uint8_t *data, size_t len, char *out);

@@ -118,12 +118,12 @@ static void emit_to_sink(void *ctx, const char *data, size_t len)
 /* The inside of Go's %q of `text`, and the whole of it. */
 static void put_escaped(struct sink *s, const char *text)
 {
-    fake_util_go_escape_each(text, emit_to_sink, s);
+    go_escape_each(text, strlen(text), emit_to_sink, s);
 }
 
 static void put_quoted(struct sink *s, const char *text)
 {
-    fake_util_go_quote_each(text, emit_to_sink, s);
+    go_quote_each(text, strlen(text), emit_to_sink, s);
 }
 
 /* ---- reading the objects ---- */
@@ -827,7 +827,7 @@ static void put_go_errorf(struct sink *s, const char *format)
         }
         uint32_t rune;
         bool valid;
-        size_t n = fake_util_utf8_next((const unsigned char *)p, strlen(p), &rune, &valid);
+        size_t n = go_utf8_next((const unsigned char *)p, strlen(p), &rune, &valid);
         if (*p == '%') {
             put(s, "%");
         } else {

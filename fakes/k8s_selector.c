@@ -76,7 +76,7 @@ static void put_quoted(struct strbuf *b, const char *s, size_t len)
 {
     char *copy = strndup(s, len);
     char *quoted = NULL;
-    if (copy && fake_util_go_quote(copy, &quoted) == 0)
+    if (copy && go_quote(copy, &quoted) == 0)
         strbuf_puts(b, quoted);
     else if (b->error == 0)
         b->error = -ENOMEM;
@@ -990,7 +990,7 @@ static int unescape_value(struct slice rhs, char **out, size_t *out_len, struct 
     while (left > 0) {
         uint32_t rune;
         bool valid;
-        size_t n = fake_util_utf8_next(p, left, &rune, &valid);
+        size_t n = go_utf8_next(p, left, &rune, &valid);
         const char *bytes = valid ? (const char *)p : "\xEF\xBF\xBD";
         size_t bytes_len = valid ? n : 3;
         if (in_slash) {

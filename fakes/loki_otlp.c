@@ -19,9 +19,8 @@
  * `json: unsupported value: NaN`; a map body is JSON with sorted keys and `<>&` escaped as
  * \u003c \u003e \u0026, as encoding/json writes it.
  *
- * Not done: per-tenant otlp_config overrides (only the defaults exist here), and
- * strconv.Quote's full unicode.IsPrint table (label values escape ASCII controls, C1 controls,
- * non-ASCII spaces and format characters; other non-ASCII runes are kept as they are).
+ * Not done: per-tenant otlp_config overrides (only the defaults exist here). Label values are
+ * quoted with common/gostr.h's strconv.Quote, which says how far it follows unicode.IsPrint.
  */
 #include "loki_otlp.h"
 #include "strbuf.h"
@@ -100,7 +99,7 @@ bool loki_is_service_name_source(const char *label)
     return in_list(service_name_sources, label);
 }
 
-/* ---- UTF-8 as Go decodes it (fake_util_utf8_next) ---- */
+/* ---- UTF-8 as Go decodes it (go_utf8_next) ---- */
 
 static bool utf8_valid(const char *s, size_t len)
 {
@@ -108,7 +107,7 @@ static bool utf8_valid(const char *s, size_t len)
     for (size_t i = 0; i < len;) {
         uint32_t r;
         bool valid;
-        i += fake_util_utf8_next(p + i, len - i, &r, &valid);
+        i += go_utf8_next(p + i, len - i, &r, &valid);
         if (!valid)
             return false;
     }
@@ -140,7 +139,7 @@ static void normalize_into(const char *name, size_t len, char *out)
         }
         uint32_t r;
         bool valid;
-        i += fake_util_utf8_next(p + i, len - i, &r, &valid);
+        i += go_utf8_next(p + i, len - i, &r, &valid);
         *w++ = (valid && is_ascii_alnum(r)) ? (char)r : '_';
     }
     *w = '\0';
@@ -200,7 +199,7 @@ size_t loki_normalized_label_length(const char *name, size_t len)
             } else {
                 uint32_t r;
                 bool valid;
-                i += fake_util_utf8_next(p + i, len - i, &r, &valid);
+                i += go_utf8_next(p + i, len - i, &r, &valid);
                 c = (valid && is_ascii_alnum(r)) ? (char)r : '_';
             }
             if (runes == 0)
@@ -340,7 +339,7 @@ static void json_quote(struct strbuf *t, const char *s, size_t len)
         }
         uint32_t r;
         bool valid;
-        size_t n = fake_util_utf8_next(p + i, len - i, &r, &valid);
+        size_t n = go_utf8_next(p + i, len - i, &r, &valid);
         if (!valid)
             strbuf_puts(t, "\\ufffd");
         else if (r == 0x2028 || r == 0x2029)
@@ -581,60 +580,9 @@ const char *loki_labels_get(const struct loki_labels *labels, const char *name)
     return NULL;
 }
 
-/* strconv.Quote, see the file comment for how far unicode.IsPrint is followed. */
-static bool rune_is_print(uint32_t r)
+static void emit_strbuf(void *ctx, const char *data, size_t len)
 {
-    if (r < 0x80)
-        return r >= 0x20 && r < 0x7f;
-    if (r < 0xa1 || r == 0xad)
-        return false; /* C1 controls, NBSP, soft hyphen */
-    if (r == 0x1680 || (r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202f) ||
-        (r >= 0x205f && r <= 0x2064) || r == 0x3000 || r == 0xfeff ||
-        (r >= 0xfff9 && r <= 0xfffb) || (r >= 0xe000 && r <= 0xf8ff))
-        return false; /* spaces, format characters, private use */
-    return true;
-}
-
-static void go_quote(struct strbuf *t, const char *s)
-{
-    strbuf_putc(t, '"');
-    const unsigned char *p = (const unsigned char *)s;
-    size_t len = strlen(s);
-    char esc[16];
-    for (size_t i = 0; i < len;) {
-        uint32_t r;
-        bool valid;
-        size_t n = fake_util_utf8_next(p + i, len - i, &r, &valid);
-        if (!valid) {
-            snprintf(esc, sizeof(esc), "\\x%c%c", hex_digits[p[i] >> 4], hex_digits[p[i] & 15]);
-            strbuf_puts(t, esc);
-        } else if (r == '"' || r == '\\') {
-            strbuf_putc(t, '\\');
-            strbuf_putc(t, (char)r);
-        } else if (rune_is_print(r)) {
-            strbuf_add(t, s + i, n);
-        } else {
-            switch (r) {
-            case '\a': strbuf_puts(t, "\\a"); break;
-            case '\b': strbuf_puts(t, "\\b"); break;
-            case '\f': strbuf_puts(t, "\\f"); break;
-            case '\n': strbuf_puts(t, "\\n"); break;
-            case '\r': strbuf_puts(t, "\\r"); break;
-            case '\t': strbuf_puts(t, "\\t"); break;
-            case '\v': strbuf_puts(t, "\\v"); break;
-            default:
-                if (r < 0x20 || r == 0x7f)
-                    snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)r);
-                else if (r < 0x10000)
-                    snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)r);
-                else
-                    snprintf(esc, sizeof(esc), "\\U%08x", (unsigned)r);
-                strbuf_puts(t, esc);
-            }
-        }
-        i += n;
-    }
-    strbuf_putc(t, '"');
+    strbuf_add(ctx, data, len);
 }
 
 char *loki_labels_string(const struct loki_labels *labels)
@@ -646,7 +594,7 @@ char *loki_labels_string(const struct loki_labels *labels)
             strbuf_puts(&t, ", ");
         strbuf_puts(&t, labels->items[i].name);
         strbuf_putc(&t, '=');
-        go_quote(&t, labels->items[i].value);
+        go_quote_each(labels->items[i].value, strlen(labels->items[i].value), emit_strbuf, &t);
     }
     strbuf_putc(&t, '}');
     char *out = NULL;

@@ -1395,7 +1395,7 @@ static int convert_metric(struct transaction *tx, struct resource_context *res,
                          name);
     }
     if (!cumulative) {
-        rc = fake_util_go_quote(name, &quoted);
+        rc = go_quote(name, &quoted);
         if (rc == 0)
             rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                            "invalid temporality and type combination for metric %s", quoted);

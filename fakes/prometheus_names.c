@@ -359,7 +359,7 @@ int prometheus_build_metric_name(const char *name, const char *unit,
         goto fail;
 
     if ((*out)[0] == '\0' || (strcmp(*out, name) != 0 && only_underscores(*out))) {
-        rc = fake_util_go_quote(name, &quoted);
+        rc = go_quote(name, &quoted);
         if (rc < 0)
             goto fail;
         if ((*out)[0] == '\0') {
@@ -367,7 +367,7 @@ int prometheus_build_metric_name(const char *name, const char *unit,
                            "normalization for metric %s resulted in empty name", quoted);
         } else {
             char *quoted_result = NULL;
-            rc = fake_util_go_quote(*out, &quoted_result);
+            rc = go_quote(*out, &quoted_result);
             if (rc == 0)
                 rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                                "normalization for metric %s resulted in invalid name %s", quoted,
@@ -471,9 +471,9 @@ int prometheus_build_label_name(const char *key, char **out, struct error *err)
     }
 
     if (only_underscores(name)) {
-        rc = fake_util_go_quote(key, &quoted_key);
+        rc = go_quote(key, &quoted_key);
         if (rc == 0)
-            rc = fake_util_go_quote(name, &quoted_name);
+            rc = go_quote(name, &quoted_name);
         if (rc == 0)
             rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                            "normalization for label name %s resulted in invalid name %s",

@@ -476,24 +476,6 @@ static void test_resourcedetection_env_falls_back_to_otel_resource(void **state)
     resourcedetection_resource_clear(&r);
 }
 
-static void test_resourcedetection_go_quote_matches_strconv(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *in, *out;
-    } rows[] = {
-        {"abc", "\"abc\""},           {"a\"b\\c", "\"a\\\"b\\\\c\""},
-        {"\t\n\r", "\"\\t\\n\\r\""},  {"\x01\x7f", "\"\\x01\\x7f\""},
-        {"\xc3\xa9", "\"\xc3\xa9\""}, {"\xff", "\"\\xff\""},
-        {"\xc2\x85", "\"\\u0085\""},
-    };
-    char buf[64];
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        resourcedetection_go_quote(rows[i].in, strlen(rows[i].in), buf, sizeof(buf));
-        assert_string_equal(buf, rows[i].out);
-    }
-}
-
 /* ---- the system detector on an injected machine ---- */
 
 static const char *fake_host = "node-1";
@@ -850,7 +832,6 @@ int main(void)
         cmocka_unit_test(test_resourcedetection_env_parsing_table),
         cmocka_unit_test(test_resourcedetection_env_length_limits),
         cmocka_unit_test(test_resourcedetection_env_falls_back_to_otel_resource),
-        cmocka_unit_test(test_resourcedetection_go_quote_matches_strconv),
         cmocka_unit_test(test_resourcedetection_system_hostname_sources),
         cmocka_unit_test(test_resourcedetection_system_attribute_toggles),
         cmocka_unit_test(test_resourcedetection_team_config_adds_host_name_and_os_type),

@@ -19,9 +19,7 @@
  *     text before a match or after the last `invalid resource format, invalid text: %q`; a bad
  *     escape `invalid resource format in attribute: %q, err: invalid URL escape %q`. Any error
  *     leaves no attributes.
- * %q is strconv.Quote, rebuilt in resourcedetection_go_quote; approximated for the rare runes
- * beyond ASCII that strconv.IsPrint rejects (only C1 controls, U+00AD, U+2028/9 and U+FEFF are
- * escaped as \uXXXX here; other unassigned or format runes are copied as they are).
+ * %q is strconv.Quote (common/gostr.h, which says how far it imitates strconv.IsPrint).
  *
  * Deliberately not done: the env detector's schema URL is always empty upstream, so none here.
  */
@@ -32,101 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gostr.h"
 #include "resourcedetection.h"
 
 #define KEY_MAX 256
 #define VALUE_MAX 256
-
-/* ---- strconv.Quote ---- */
-
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid; *rune gets the code point. */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *rune)
-{
-    if (s[0] < 0x80) {
-        *rune = s[0];
-        return 1;
-    }
-    size_t n;
-    uint32_t r, min;
-    if ((s[0] & 0xe0) == 0xc0) {
-        n = 2, r = s[0] & 0x1f, min = 0x80;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        n = 3, r = s[0] & 0x0f, min = 0x800;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        n = 4, r = s[0] & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        r = (r << 6) | (s[i] & 0x3f);
-    }
-    if (r < min || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff))
-        return 0;
-    *rune = r;
-    return n;
-}
-
-void resourcedetection_go_quote(const char *s, size_t len, char *buf, size_t size)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = 0;
-    char piece[16];
-    if (size < 2) {
-        if (size == 1)
-            buf[0] = '\0';
-        return;
-    }
-    buf[n++] = '"';
-    for (size_t i = 0; i < len;) {
-        uint32_t rune;
-        size_t step = utf8_decode(u + i, len - i, &rune);
-        size_t plen = 0;
-        if (step == 0) { /* an invalid byte: \xNN, as Go quotes it */
-            piece[plen++] = '\\', piece[plen++] = 'x';
-            piece[plen++] = hex[u[i] >> 4], piece[plen++] = hex[u[i] & 15];
-            step = 1;
-        } else if (rune == '"' || rune == '\\') {
-            piece[plen++] = '\\', piece[plen++] = (char)rune;
-        } else if (rune >= 0x20 && rune < 0x7f) {
-            piece[plen++] = (char)rune;
-        } else if (rune < 0x80) {
-            const char *named = rune == '\a'   ? "\\a"
-                                : rune == '\b' ? "\\b"
-                                : rune == '\f' ? "\\f"
-                                : rune == '\n' ? "\\n"
-                                : rune == '\r' ? "\\r"
-                                : rune == '\t' ? "\\t"
-                                : rune == '\v' ? "\\v"
-                                               : NULL;
-            if (named) {
-                memcpy(piece, named, 2);
-                plen = 2;
-            } else {
-                piece[plen++] = '\\', piece[plen++] = 'x';
-                piece[plen++] = hex[rune >> 4], piece[plen++] = hex[rune & 15];
-            }
-        } else if (rune < 0xa0 || rune == 0xad || rune == 0x2028 || rune == 0x2029 ||
-                   rune == 0xfeff) {
-            /* Not printable to Go (C1 controls, soft hyphen, separators, BOM): \uXXXX. Other
-             * runes strconv.IsPrint rejects are written as they are (see the top comment). */
-            plen = (size_t)snprintf(piece, sizeof(piece), "\\u%04x", (unsigned)rune);
-        } else {
-            memcpy(piece, s + i, step);
-            plen = step;
-        }
-        for (size_t k = 0; k < plen && n + 1 < size; k++)
-            buf[n++] = piece[k];
-        i += step;
-    }
-    if (n + 1 < size)
-        buf[n++] = '"';
-    buf[n] = '\0';
-}
 
 /* ---- the pattern ---- */
 
@@ -247,7 +155,7 @@ static int query_unescape(const char *s, size_t len, char *out, size_t *out_len,
 static int format_error(struct error *err, const char *what, const char *text, size_t len)
 {
     char quoted[ERROR_MESSAGE_MAX];
-    resourcedetection_go_quote(text, len, quoted, sizeof(quoted));
+    go_quote_to(quoted, sizeof(quoted), text, len);
     return error_set(err, -EINVAL, ERROR_PERMANENT, "%s%s", what, quoted);
 }
 
@@ -270,9 +178,8 @@ int resourcedetection_env_parse(const char *text, struct resourcedetection_resou
         size_t value_len, bad, bad_len;
         if (query_unescape(text + m.value, m.value_len, value, &value_len, &bad, &bad_len) < 0) {
             char attribute[ERROR_MESSAGE_MAX / 2], escape[16];
-            resourcedetection_go_quote(text + m.start, m.end - m.start, attribute,
-                                       sizeof(attribute));
-            resourcedetection_go_quote(text + m.value + bad, bad_len, escape, sizeof(escape));
+            go_quote_to(attribute, sizeof(attribute), text + m.start, m.end - m.start);
+            go_quote_to(escape, sizeof(escape), text + m.value + bad, bad_len);
             rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                            "invalid resource format in attribute: %s, err: invalid URL escape %s",
                            attribute, escape);
@@ -308,9 +215,11 @@ static size_t unicode_space_at(const unsigned char *s, size_t len)
     if (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))
         return 1;
     uint32_t r;
-    size_t n = utf8_decode(s, len, &r);
-    if (n > 1 && (r == 0x85 || r == 0xa0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200a) ||
-                  r == 0x2028 || r == 0x2029 || r == 0x202f || r == 0x205f || r == 0x3000))
+    bool valid;
+    size_t n = go_utf8_next(s, len, &r, &valid);
+    if (valid && n > 1 &&
+        (r == 0x85 || r == 0xa0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200a) || r == 0x2028 ||
+         r == 0x2029 || r == 0x202f || r == 0x205f || r == 0x3000))
         return n;
     return 0;
 }

@@ -60,8 +60,6 @@ int resourcedetection_env_detect_from(const char *attributes, const char *deprec
                                       struct resourcedetection_resource *out, struct error *err);
 /* The env detector on this process's environment. */
 int resourcedetection_env_detect(struct resourcedetection_resource *out, struct error *err);
-/* strconv.Quote of `s` (Go's %q) into buf, truncated to size. */
-void resourcedetection_go_quote(const char *s, size_t len, char *buf, size_t size);
 
 /* ---- system detector (system.c) ---- */
 

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "gostr.h"
 #include "resourcedetection.h"
 
 #define SYSTEM_SCHEMA_URL "https://opentelemetry.io/schemas/1.38.0"
@@ -148,7 +149,7 @@ int resourcedetection_system_validate(const struct resourcedetection_system_conf
             known = known || !strcmp(source, hostname_source_names[k]);
         if (!known) {
             char quoted[256];
-            resourcedetection_go_quote(source, strlen(source), quoted, sizeof(quoted));
+            go_quote_to(quoted, sizeof(quoted), source, strlen(source));
             return error_set(err, -EINVAL, ERROR_PERMANENT,
                              "hostname_sources contains invalid value: %s", quoted);
         }

@@ -1,7 +1,7 @@
 /*
- * test_fake_util.c - the helpers every fake shares (fake_util.h): Go's %q, which the fakes'
- * error texts quote names with (Prometheus' label errors, the Kubernetes API's 403 and selector
- * messages).
+ * test_gostr.c - Go's %q (gostr.h), which error texts quote names with (Prometheus' label errors,
+ * the Kubernetes API's 403 and selector messages, resourcedetection's OTEL_RESOURCE_ATTRIBUTES
+ * errors).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "fake_util.h"
+#include "gostr.h"
 
 static const struct {
     const char *input, *expected;
@@ -26,6 +26,7 @@ static const struct {
     {"nbsp\xc2\xa0", "\"nbsp\\u00a0\""},           /* U+00A0: Go does not print it */
     {"bom\xef\xbb\xbf", "\"bom\\ufeff\""},         /* U+FEFF */
     {"pua\xf3\xb0\x80\x80", "\"pua\\U000f0000\""}, /* plane 15, private use */
+    {"\xc2\x85", "\"\\u0085\""},                   /* NEL, a C1 control */
 };
 
 static void test_quote_writes_strings_as_go_percent_q(void **state)
@@ -34,7 +35,7 @@ static void test_quote_writes_strings_as_go_percent_q(void **state)
     int mismatches = 0;
     for (size_t i = 0; i < sizeof(quote_cases) / sizeof(quote_cases[0]); i++) {
         char *got = NULL;
-        int rc = fake_util_go_quote(quote_cases[i].input, &got);
+        int rc = go_quote(quote_cases[i].input, &got);
         if (rc != 0 || strcmp(got, quote_cases[i].expected) != 0) {
             print_error("quote #%zu: want %s, got %s\n", i, quote_cases[i].expected,
                         got ? got : "(null)");
@@ -63,11 +64,23 @@ static void test_escape_is_the_inside_of_the_quote(void **state)
 {
     (void)state;
     struct collected c = {{0}, 0};
-    fake_util_go_escape_each("ns/\"x\"", collect, &c);
+    go_escape_each("ns/\"x\"", 6, collect, &c);
     assert_string_equal(c.text, "ns/\\\"x\\\"");
     c.len = 0;
-    fake_util_go_quote_each(NULL, collect, &c);
+    go_quote_each(NULL, 5, collect, &c);
     assert_string_equal(c.text, "\"\"");
+}
+
+static void test_quote_to_cuts_short_as_snprintf(void **state)
+{
+    (void)state;
+    char buf[8];
+    go_quote_to(buf, sizeof(buf), "abcdefgh", 8);
+    assert_string_equal(buf, "\"abcdef");
+    go_quote_to(buf, sizeof(buf), "a\nb", 3);
+    assert_string_equal(buf, "\"a\\nb\"");
+    go_quote_to(buf, sizeof(buf), "a=b,c", 1); /* only the first `len` bytes */
+    assert_string_equal(buf, "\"a\"");
 }
 
 int main(void)
@@ -75,6 +88,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quote_writes_strings_as_go_percent_q),
         cmocka_unit_test(test_escape_is_the_inside_of_the_quote),
+        cmocka_unit_test(test_quote_to_cuts_short_as_snprintf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,14 @@
  * Scalar typing follows the YAML 1.2 core schema as gopkg.in/yaml.v3 resolves it (its resolve.go):
  * that is what decides whether `port: 0800` or `enabled: yes` is a string or a number in the
  * collector, so it decides here too ("yes"/"no"/"on"/"off" stay strings, as in yaml.v3).
+ *
+ * Aliases: libyaml's document loader makes an alias another reference to its anchor's node, and
+ * the conversion copies the node at every reference, so nine nested anchors each aliased nine
+ * times would expand to 9^9 values. yaml.v3 (decode.go, the fix of CVE-2019-11253) stops a
+ * decode where alias expansion makes most of the work: after more than 100 values from aliases
+ * and 1,000 in all, it fails when the share from aliases passes allowedAliasRatio (99% up to
+ * 400,000 values, falling linearly to 10% at 4,000,000), with "document contains excessive
+ * aliasing". The same rule applies here; a node met again while converting is an alias.
  */
 #include "yamljson.h"
 
@@ -210,7 +218,41 @@ struct converter {
     struct error *err;
     const char *name;
     int depth;
+    unsigned char *seen; /* per node of the document: converted once already */
+    int alias_depth;     /* > 0 while converting a node reached again (an alias) */
+    long decode_count, alias_count;
+    unsigned long outer_line; /* the last node's line outside any alias: where one is used */
 };
+
+/* yaml.v3's allowedAliasRatio: the share of decoded values that may come from aliases. */
+static double allowed_alias_ratio(long decode_count)
+{
+    const double low = 400000, high = 4000000;
+    if (decode_count <= low)
+        return 0.99;
+    if (decode_count >= high)
+        return 0.10;
+    return 0.99 - 0.89 * ((double)decode_count - low) / (high - low);
+}
+
+/* Counts one value as yaml.v3 counts them; false (with the error set) when the document has
+ * passed the alias bound. */
+static bool count_value(struct converter *cv)
+{
+    cv->decode_count++;
+    if (cv->alias_depth > 0)
+        cv->alias_count++;
+    if (cv->alias_count > 100 && cv->decode_count > 1000 &&
+        (double)cv->alias_count / (double)cv->decode_count >
+            allowed_alias_ratio(cv->decode_count)) {
+        error_set(cv->err, -EINVAL, ERROR_PERMANENT,
+                  "%s:%lu: document contains excessive aliasing (%ld of the first %ld values "
+                  "come from aliases)",
+                  cv->name, cv->outer_line, cv->alias_count, cv->decode_count);
+        return false;
+    }
+    return true;
+}
 
 static json_t *convert_node(struct converter *cv, yaml_node_t *node);
 
@@ -324,9 +366,18 @@ static json_t *convert_node(struct converter *cv, yaml_node_t *node)
     if (++cv->depth > 256) {
         error_set(cv->err, -EINVAL, ERROR_PERMANENT, "%s:%lu: nesting too deep (or alias cycle)",
                   cv->name, (unsigned long)node->start_mark.line + 1);
+        cv->depth--;
         return NULL;
     }
+    size_t index = (size_t)(node - cv->doc->nodes.start);
+    bool alias = cv->seen[index];
+    cv->seen[index] = 1;
+    cv->alias_depth += alias;
+    if (cv->alias_depth == 0)
+        cv->outer_line = (unsigned long)node->start_mark.line + 1;
     json_t *result = NULL;
+    if (!count_value(cv))
+        goto done;
     switch (node->type) {
     case YAML_SCALAR_NODE: {
         const char *text = (const char *)node->data.scalar.value;
@@ -345,6 +396,8 @@ static json_t *convert_node(struct converter *cv, yaml_node_t *node)
     case YAML_SEQUENCE_NODE: result = convert_sequence(cv, node); break;
     default: result = json_null();
     }
+done:
+    cv->alias_depth -= alias;
     cv->depth--;
     return result;
 }
@@ -388,8 +441,14 @@ int yamljson_parse(const char *text, size_t len, const char *name, json_t **out,
             yaml_document_delete(&doc);
             break; /* end of stream */
         }
-        struct converter cv = {&doc, lines, err, name, 0};
-        json_t *value = convert_node(&cv, root);
+        struct converter cv = {&doc, lines, err, name, 0, NULL, 0, 0, 0, 0};
+        size_t nodes = (size_t)(doc.nodes.top - doc.nodes.start);
+        json_t *value = NULL;
+        if (!(cv.seen = calloc(nodes ? nodes : 1, 1)))
+            error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+        else
+            value = convert_node(&cv, root);
+        free(cv.seen);
         yaml_document_delete(&doc);
         if (!value) {
             rc = err && err->code ? err->code : -EINVAL;

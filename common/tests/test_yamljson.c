@@ -1,8 +1,11 @@
 /* Unit tests for yamljson: YAML typing as yaml.v3 does it, line numbers, errors. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "yamljson.h"
@@ -113,6 +116,71 @@ static void test_missing_file_is_a_clear_error(void **state)
     assert_non_null(strstr(err.message, "/nonexistent/x.yaml"));
 }
 
+/* Nine nested anchors, each aliased nine times: 9^9 values if expanded (issue 13's document).
+ * yaml.v3 refuses it at once; so does the loader, naming the line where the expansion runs away. */
+static void test_excessive_aliasing_is_refused(void **state)
+{
+    (void)state;
+    static const char bomb[] = "a: &a [x,x,x,x,x,x,x,x,x]\n"
+                               "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                               "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                               "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                               "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                               "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                               "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+                               "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+                               "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+    json_t *out = NULL;
+    struct error err = {0};
+    assert_int_equal(yamljson_parse(bomb, strlen(bomb), "bomb.yaml", &out, NULL, &err), -EINVAL);
+    assert_null(out);
+    assert_string_equal(err.message, "bomb.yaml:4: document contains excessive aliasing (1387 of "
+                                     "the first 1401 values come from aliases)");
+}
+
+/* Aliases used as configs use them (a shared block repeated in a few places) stay fine, also
+ * past yaml.v3's thresholds of 100 aliased values and 1,000 values. */
+static void test_ordinary_aliasing_is_accepted(void **state)
+{
+    (void)state;
+    char doc[16384];
+    size_t n = (size_t)snprintf(doc, sizeof(doc), "base: &base {a: 1, b: 2, c: [1, 2, 3]}\n");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(doc + n, sizeof(doc) - n, "k%d: {x: %d, y: *base}\n", i, i);
+    json_t *out = NULL;
+    struct error err = {0};
+    assert_int_equal(yamljson_parse(doc, n, "shared.yaml", &out, NULL, &err), 0);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(json_object_get(out, "k199"), "y"), "a")),
+                     1);
+    json_decref(out);
+}
+
+/* Nesting of any depth says so, with the line: 1,000, 10,000 and 100,000 deep, lists and maps. */
+static void test_deep_nesting_names_the_real_cause(void **state)
+{
+    (void)state;
+    static const int depths[] = {1000, 10000, 100000};
+    for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
+        for (int map = 0; map < 2; map++) {
+            size_t depth = (size_t)depths[d], cap = depth * 8 + 16, n = 0;
+            char *doc = malloc(cap);
+            assert_non_null(doc);
+            n += (size_t)snprintf(doc, cap, "a: ");
+            for (size_t i = 0; i < depth; i++)
+                n += (size_t)snprintf(doc + n, cap - n, "%s", map ? "{b: " : "[");
+            n += (size_t)snprintf(doc + n, cap - n, "1");
+            for (size_t i = 0; i < depth; i++)
+                n += (size_t)snprintf(doc + n, cap - n, "%s", map ? "}" : "]");
+            json_t *out = NULL;
+            struct error err = {0};
+            assert_int_equal(yamljson_parse(doc, n, "deep.yaml", &out, NULL, &err), -EINVAL);
+            assert_string_equal(err.message, "deep.yaml:1: nesting too deep (or alias cycle)");
+            free(doc);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +191,9 @@ int main(void)
         cmocka_unit_test(test_syntax_error_names_file_and_line),
         cmocka_unit_test(test_duplicate_key_is_an_error),
         cmocka_unit_test(test_missing_file_is_a_clear_error),
+        cmocka_unit_test(test_excessive_aliasing_is_refused),
+        cmocka_unit_test(test_ordinary_aliasing_is_accepted),
+        cmocka_unit_test(test_deep_nesting_names_the_real_cause),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

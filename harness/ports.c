@@ -66,9 +66,9 @@ static int ephemeral_low(void)
  * $TMPDIR/otel-ports/, held with flock until the holder exits (the kernel lets go of it then,
  * even after a crash, so a stale file reserves nothing). The files stay: empty, at most one per
  * port of the range, and removing one would race with a process about to lock it. A port whose
- * lock another process holds is skipped. Returns true when this process now holds the port's lock; false when
- * another does. Where no lock can be made at all (an unwritable TMPDIR), the port is taken
- * without one: the bind check below still applies. */
+ * lock another process holds is skipped. Returns true when this process now holds the port's lock;
+ * false when another does. Where no lock can be made at all (an unwritable TMPDIR), the port is
+ * taken without one: the bind check below still applies. */
 static bool reserve(int port)
 {
     const char *tmp = getenv("TMPDIR");

@@ -156,7 +156,8 @@ static void test_ordinary_aliasing_is_accepted(void **state)
     json_decref(out);
 }
 
-/* Nesting of any depth says so, with the line: 1,000, 10,000 and 100,000 deep, lists and maps. */
+/* Nesting of any depth says so, with the line: 1,000, 10,000 and 100,000 deep, lists and maps;
+ * and at once (libyaml's document loader alone took 27 s and 53 s for the 100,000-deep ones). */
 static void test_deep_nesting_names_the_real_cause(void **state)
 {
     (void)state;

@@ -19,9 +19,10 @@
 #include "fake_util.h"
 #include "fakes.h"
 #include "fault.h"
+#include "k8s_api.h"
 #include "request_log.h"
 
-#define MAX_SEGMENTS 6
+#define MAX_SEGMENTS 8
 
 /* ---- answers ---- */
 
@@ -194,10 +195,85 @@ static void release_fault(struct fakes *fakes, struct fake *fake, const struct c
     send_json(resp, 200, fault_view(fake_fault(fake)));
 }
 
+/* ---- the Kubernetes API's objects, tokens and audit log ---- */
+
+static int split_path(char *copy, char *segments[MAX_SEGMENTS]);
+
+static struct k8s_api *kubernetes_of(struct fakes *fakes)
+{
+    struct fake *fake = fakes_find(fakes, "kubernetes");
+    return fake ? fake_instance(fake) : NULL;
+}
+
+static void post_k8s_objects(struct fakes *fakes, struct fake *unused,
+                             const struct control_request *req, struct http_response *resp)
+{
+    if (req->body_too_large) {
+        send_error(resp, 413, "objects body too large");
+        return;
+    }
+    int status = 500;
+    json_t *body =
+        k8s_api_apply(kubernetes_of(fakes), (const char *)req->body, req->body_len, &status);
+    send_json(resp, status, body);
+}
+
+/* DELETE /v1/k8s/objects/{group}/{resource}/{namespace}/{name}: "core" names the core group and
+ * "_" the absent namespace of a cluster-scoped object, so that every object has one path. */
+static void delete_k8s_object(struct fakes *fakes, struct fake *unused,
+                              const struct control_request *req, struct http_response *resp)
+{
+    char copy[512];
+    char *segments[MAX_SEGMENTS];
+    snprintf(copy, sizeof(copy), "%s", req->path);
+    if (split_path(copy, segments) != 7) { /* the route matched, so this does not happen */
+        send_error(resp, 404, "no such endpoint: %.200s", req->path);
+        return;
+    }
+    int status = 500;
+    json_t *body = k8s_api_delete_object(kubernetes_of(fakes), segments[3], segments[4],
+                                         segments[5], segments[6], &status);
+    send_json(resp, status, body);
+}
+
+static void get_k8s_audit(struct fakes *fakes, struct fake *unused,
+                          const struct control_request *req, struct http_response *resp)
+{
+    send_json(resp, 200, k8s_api_audit_view(kubernetes_of(fakes)));
+}
+
+static void delete_k8s_audit(struct fakes *fakes, struct fake *unused,
+                             const struct control_request *req, struct http_response *resp)
+{
+    k8s_api_audit_clear(kubernetes_of(fakes));
+    send_json(resp, 200, json_pack("{s:b}", "cleared", 1));
+}
+
+static void post_k8s_tokens(struct fakes *fakes, struct fake *unused,
+                            const struct control_request *req, struct http_response *resp)
+{
+    json_error_t jerr;
+    json_t *request = json_loadb((const char *)req->body, req->body_len, 0, &jerr);
+    if (!request) {
+        send_error(resp, 400, "bad JSON: %s", jerr.text);
+        return;
+    }
+    char token[K8S_API_TOKEN_LEN + 1];
+    struct error err = {0};
+    int rc = k8s_api_token_create(kubernetes_of(fakes), request, token, &err);
+    json_decref(request);
+    if (rc < 0) {
+        send_error(resp, rc == -EINVAL ? 400 : rc == -ENOSPC ? 429 : 500, "%s", err.message);
+        return;
+    }
+    send_json(resp, 200, json_pack("{s:s}", "token", token));
+}
+
 /* ---- routing ---- */
 
 struct route {
-    const char *pattern; /* segments; "{fake}" matches a fake's name */
+    const char *pattern; /* segments; "{fake}" matches a fake's name, any other "{...}" any
+                            segment (the handler reads it from the path) */
     const char *method;
     route_fn fn;
 };
@@ -214,6 +290,11 @@ static const struct route routes[] = {
     {"/v1/faults/{fake}", "PUT", put_fault},
     {"/v1/faults/{fake}", "DELETE", delete_fault},
     {"/v1/faults/{fake}/release", "POST", release_fault},
+    {"/v1/k8s/objects", "POST", post_k8s_objects},
+    {"/v1/k8s/objects/{group}/{resource}/{namespace}/{name}", "DELETE", delete_k8s_object},
+    {"/v1/k8s/audit", "GET", get_k8s_audit},
+    {"/v1/k8s/audit", "DELETE", delete_k8s_audit},
+    {"/v1/k8s/tokens", "POST", post_k8s_tokens},
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
@@ -252,7 +333,7 @@ static bool match(const char *pattern, char *const *segments, int n, const char 
     for (int i = 0; i < n; i++) {
         if (strcmp(parts[i], "{fake}") == 0)
             *fake_segment = segments[i];
-        else if (strcmp(parts[i], segments[i]) != 0)
+        else if (parts[i][0] != '{' && strcmp(parts[i], segments[i]) != 0)
             return false;
     }
     return true;

@@ -14,6 +14,21 @@
  *   GET    /v1/faults/{fake}              the fault and how many times it fired
  *   DELETE /v1/faults/{fake}              clears it and releases stalled requests
  *   POST   /v1/faults/{fake}/release      releases stalled requests, keeps the fault
+ *   POST   /v1/k8s/objects                applies Kubernetes objects (YAML or JSON, many
+ *                                          documents): create, or replace when they exist;
+ *                                          answers {"applied":[...]} or 400 {"error":"document
+ *                                          N: ...","index":N,"applied":[...]} (k8s_api.h)
+ *   DELETE /v1/k8s/objects/{group}/{resource}/{namespace}/{name}
+ *                                          deletes one object; group "core" for the core
+ *                                          group, namespace "_" for cluster-scoped objects:
+ *                                          /v1/k8s/objects/core/pods/default/web-1,
+ *                                          /v1/k8s/objects/rbac.authorization.k8s.io/
+ *                                          clusterroles/_/reader; answers the deleted object
+ *   GET    /v1/k8s/audit                  the Kubernetes API's audit log (k8s_audit.h)
+ *   DELETE /v1/k8s/audit                  clears it (DELETE /v1/received does too; neither
+ *                                          touches the objects: they are the cluster)
+ *   POST   /v1/k8s/tokens                 {"user":"system:serviceaccount:NS:NAME"} or
+ *                                          {"user":"alice","groups":[...]} -> {"token":"..."}
  *
  * Errors are JSON `{"error":"..."}`: 404 for an unknown path or fake (naming the known ones),
  * 405 with Allow for a wrong method, 400 for bad JSON or parameters (with the parser's words).

@@ -19,6 +19,7 @@
 #include "control.h"
 #include "fake_util.h"
 #include "fault.h"
+#include "k8s_api.h"
 #include "log.h"
 #include "loki.h"
 #include "prometheus.h"
@@ -143,6 +144,53 @@ static void tempo_reset_any(void *self)
     tempo_reset(self);
 }
 
+/* The Kubernetes API: its own Status bodies for faults, its objects as the view (the audit log
+ * has its own control route). DELETE /v1/received clears its audit log and request log but not
+ * its objects: they are the cluster a scenario set up, not data that arrived. */
+static void *kubernetes_create(const struct fakes_config *cfg)
+{
+    struct error err = {0};
+    struct k8s_api *api = k8s_api_new(&err);
+    if (!api)
+        log_error("fake/kubernetes", "%s", err.message);
+    return api;
+}
+static void kubernetes_destroy(void *self)
+{
+    k8s_api_free(self);
+}
+static void kubernetes_handle(void *self, const struct http_request *req,
+                              struct http_response *resp, size_t *items)
+{
+    k8s_api_handle(self, req, resp, items);
+}
+static void kubernetes_refuse(void *self, const struct http_request *req,
+                              struct http_response *resp, int status, const char *message)
+{
+    k8s_api_refuse(self, status, message, resp);
+}
+static json_t *kubernetes_view(void *self)
+{
+    return k8s_api_view(self);
+}
+static json_t *kubernetes_view_otlp(void *self)
+{
+    return json_object(); /* nothing OTLP arrives here */
+}
+static void kubernetes_reset(void *self)
+{
+    k8s_api_audit_clear(self);
+}
+static void kubernetes_shutdown(void *self)
+{
+    k8s_api_shutdown(self);
+}
+static int kubernetes_ready(void *self, json_t *ready)
+{
+    return json_object_set_new(ready, "kubernetes_admin_token",
+                               json_string(k8s_api_admin_token(self)));
+}
+
 /* Every backend, in the order of the ready line. To add one: an entry here, a port field in
  * struct fakes_config, a flag in main.c. */
 static const struct fake_backend backends[] = {
@@ -184,6 +232,21 @@ static const struct fake_backend backends[] = {
         .view = tempo_view_any,
         .view_otlp = tempo_view_otlp_any,
         .reset = tempo_reset_any,
+    },
+    {
+        .name = "kubernetes",
+        .port_key = "kubernetes",
+        .port_offset = offsetof(struct fakes_config, kubernetes_port),
+        .max_body = K8S_API_MAX_BODY,
+        .create = kubernetes_create,
+        .destroy = kubernetes_destroy,
+        .handle = kubernetes_handle,
+        .refuse = kubernetes_refuse,
+        .view = kubernetes_view,
+        .view_otlp = kubernetes_view_otlp,
+        .reset = kubernetes_reset,
+        .shutdown = kubernetes_shutdown,
+        .ready = kubernetes_ready,
     },
 };
 
@@ -373,10 +436,13 @@ void fakes_free(struct fakes *f)
 {
     if (!f)
         return;
-    /* Stalled handlers must end before the servers can stop. */
-    for (size_t i = 0; i < f->count; i++)
+    /* Stalled handlers and open streams must end before the servers can stop. */
+    for (size_t i = 0; i < f->count; i++) {
         if (f->items[i].fault)
             fault_shutdown(f->items[i].fault);
+        if (f->items[i].self && f->items[i].backend->shutdown)
+            f->items[i].backend->shutdown(f->items[i].self);
+    }
     tempo_grpc_stop(f->tempo_grpc);
     httpd_stop(f->control);
     for (size_t i = 0; i < f->count; i++)
@@ -407,6 +473,11 @@ json_t *fakes_ready_json(const struct fakes *f)
          json_object_set_new(ports, "tempo_grpc", json_integer(tempo_grpc_port(f->tempo_grpc)));
     rc = rc || json_object_set_new(ports, "control",
                                    json_integer(f->control ? httpd_port(f->control) : 0));
+    for (size_t i = 0; !rc && i < f->count; i++) {
+        const struct fake *fake = &f->items[i];
+        if (fake->backend->ready)
+            rc = fake->backend->ready(fake->self, root);
+    }
     json_decref(ports);
     if (rc) {
         json_decref(root);

@@ -8,7 +8,7 @@
  * fault -> backend -> log: a fault that answers for the backend (status, reset) keeps the data
  * from being recorded, because the backend said no.
  *
- * Adding a backend (Kubernetes API, Target Allocator) = one entry in the table in fakes.c, a port
+ * Adding a backend (the Target Allocator next) = one entry in the table in fakes.c, a port
  * field in `struct fakes_config`, a flag in main.c.
  *
  * Only the table, the front handler and the instance plumbing live here: what the backends
@@ -36,6 +36,7 @@ struct fakes_config {
     int tempo_http_port;
     int tempo_grpc_port; /* Tempo's gRPC front (tempo_grpc.h) */
     int control_port;
+    int kubernetes_port; /* the fake Kubernetes API (k8s_api.h), plain HTTP */
     bool loki_auth_enabled;
     bool prometheus_otlp_enabled;
     bool discard; /* --discard: Loki keeps nothing it accepts (loki_options.discard) */
@@ -63,6 +64,12 @@ struct fake_backend {
     json_t *(*view)(void *self);      /* caller owns; NULL on ENOMEM */
     json_t *(*view_otlp)(void *self); /* caller owns; NULL on ENOMEM */
     void (*reset)(void *self);
+    /* Optional (NULL = none). Ends whatever keeps a response open (the Kubernetes API's
+     * watches) so that the HTTP server can stop: fakes_free calls it before httpd_stop. */
+    void (*shutdown)(void *self);
+    /* Optional (NULL = none). Adds the backend's own keys to the ready line's object (the
+     * Kubernetes API's admin token). Returns 0 or -1 on ENOMEM. */
+    int (*ready)(void *self, json_t *ready);
 };
 
 struct fake;
@@ -77,7 +84,8 @@ struct fakes *fakes_new(const struct fakes_config *cfg, struct error *err);
 int fakes_listen(struct fakes *f, struct error *err);
 /* Releases stalled requests, stops every server, frees everything. NULL is accepted. */
 void fakes_free(struct fakes *f);
-/* `{"ready":true,"ports":{"prometheus":N,...,"tempo_grpc":N,"control":N}}` after fakes_listen.
+/* `{"ready":true,"ports":{"prometheus":N,...,"tempo_grpc":N,"control":N},
+ * "kubernetes_admin_token":"..."}` after fakes_listen (backends' own keys after "ports").
  * Caller owns. */
 json_t *fakes_ready_json(const struct fakes *f);
 

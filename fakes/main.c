@@ -2,7 +2,8 @@
  * main.c - `otel-fakes`: every fake backend and the control API in one process (DESIGN.md §4).
  *
  * Starts the servers, prints one JSON line with the chosen ports when every server listens
- * (`{"ready":true,"ports":{"prometheus":N,"loki":N,"tempo_http":N,"tempo_grpc":N,"control":N}}`),
+ * (`{"ready":true,"ports":{"prometheus":N,"loki":N,"tempo_http":N,"kubernetes":N,"tempo_grpc":N,
+ * "control":N},"kubernetes_admin_token":"..."}`),
  * then waits for SIGTERM or SIGINT and stops cleanly (exit 0). Bad flags: a message and exit 2;
  * a server that cannot listen: a message and exit 1.
  *
@@ -31,6 +32,7 @@ enum flag_id {
     FLAG_TEMPO_HTTP_PORT,
     FLAG_TEMPO_GRPC_PORT,
     FLAG_CONTROL_PORT,
+    FLAG_KUBERNETES_PORT,
     FLAG_LOKI_AUTH_ENABLED,
     FLAG_PROMETHEUS_OTLP_DISABLED,
     FLAG_DISCARD,
@@ -57,6 +59,8 @@ static const struct flag flags[] = {
     {"tempo-grpc-port", "N", FLAG_TEMPO_GRPC_PORT,
      "fake Tempo OTLP/gRPC (TraceService/Export, h2c); default 0 = ephemeral"},
     {"control-port", "N", FLAG_CONTROL_PORT, "control API; default 0 = ephemeral"},
+    {"kubernetes-port", "N", FLAG_KUBERNETES_PORT,
+     "fake Kubernetes API (plain HTTP; bearer tokens, RBAC, watches); default 0 = ephemeral"},
     {"loki-auth-enabled", NULL, FLAG_LOKI_AUTH_ENABLED,
      "Loki requires X-Scope-OrgID (401 `no org id` without it), as Loki's own default; "
      "off: every push goes to tenant `fake`"},
@@ -77,10 +81,12 @@ static void print_help(FILE *out)
 {
     fprintf(out, "Usage: otel-fakes [FLAGS]\n"
                  "\n"
-                 "Fake Prometheus, Loki and Tempo backends plus a control API, in one process.\n"
-                 "Prints one JSON line with the chosen ports on stdout when every server listens:\n"
+                 "Fake Prometheus, Loki, Tempo and Kubernetes API backends plus a control API, in\n"
+                 "one process. Prints one JSON line with the chosen ports on stdout when every\n"
+                 "server listens:\n"
                  "  {\"ready\":true,\"ports\":{\"prometheus\":N,\"loki\":N,\"tempo_http\":N,"
-                 "\"tempo_grpc\":N,\"control\":N}}\n"
+                 "\"kubernetes\":N,\"tempo_grpc\":N,\"control\":N},\n"
+                 "   \"kubernetes_admin_token\":\"...\"}\n"
                  "and runs until SIGTERM or SIGINT.\n"
                  "\n"
                  "Flags:\n");
@@ -94,8 +100,11 @@ static void print_help(FILE *out)
                  "Control API (JSON): GET /healthz, GET /v1/stats, GET /v1/received/{fake}"
                  "[?view=otlp],\n"
                  "DELETE /v1/received, GET /v1/requests/{fake}[?since=N],\n"
-                 "PUT|GET|DELETE /v1/faults/{fake}, POST /v1/faults/{fake}/release.\n"
-                 "Fakes: prometheus, loki, tempo.\n");
+                 "PUT|GET|DELETE /v1/faults/{fake}, POST /v1/faults/{fake}/release,\n"
+                 "POST /v1/k8s/objects, DELETE /v1/k8s/objects/{group|core}/{resource}/"
+                 "{namespace|_}/{name},\n"
+                 "GET|DELETE /v1/k8s/audit, POST /v1/k8s/tokens.\n"
+                 "Fakes: prometheus, loki, tempo, kubernetes.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -142,6 +151,7 @@ static int parse_flags(int argc, char **argv, struct fakes_config *cfg)
         case FLAG_TEMPO_HTTP_PORT: port = &cfg->tempo_http_port; break;
         case FLAG_TEMPO_GRPC_PORT: port = &cfg->tempo_grpc_port; break;
         case FLAG_CONTROL_PORT: port = &cfg->control_port; break;
+        case FLAG_KUBERNETES_PORT: port = &cfg->kubernetes_port; break;
         case FLAG_LOKI_AUTH_ENABLED: cfg->loki_auth_enabled = true; break;
         case FLAG_PROMETHEUS_OTLP_DISABLED: cfg->prometheus_otlp_enabled = false; break;
         case FLAG_DISCARD: cfg->discard = true; break;

@@ -81,7 +81,9 @@ static void test_stats_lists_every_fake(void **state)
     char *text = json_dumps(a.json, JSON_COMPACT);
     assert_string_equal(text, "{\"prometheus\":{\"requests\":0,\"accepted_requests\":0,\"items\":"
                               "0},\"loki\":{\"requests\":0,\"accepted_requests\":0,\"items\":0},"
-                              "\"tempo\":{\"requests\":0,\"accepted_requests\":0,\"items\":0}}");
+                              "\"tempo\":{\"requests\":0,\"accepted_requests\":0,\"items\":0},"
+                              "\"kubernetes\":{\"requests\":0,\"accepted_requests\":0,"
+                              "\"items\":0}}");
     free(text);
     done(&a);
 }
@@ -93,7 +95,8 @@ static void test_unknown_fake_is_404_naming_the_known(void **state)
         struct answer a;
         call(*state, "GET", paths[i], NULL, &a);
         assert_int_equal(a.resp.status, 404);
-        assert_string_equal(error_of(&a), "unknown fake \"x\"; known: prometheus, loki, tempo");
+        assert_string_equal(error_of(&a),
+                            "unknown fake \"x\"; known: prometheus, loki, tempo, kubernetes");
         done(&a);
     }
 }
@@ -218,7 +221,7 @@ static void test_delete_received_resets_every_fake(void **state)
     struct answer a;
     call(fakes, "DELETE", "/v1/received", NULL, &a);
     assert_int_equal(a.resp.status, 200);
-    assert_int_equal(json_array_size(json_object_get(a.json, "reset")), 3);
+    assert_int_equal(json_array_size(json_object_get(a.json, "reset")), 4);
     done(&a);
     assert_int_equal(loki_stored_entries(loki), 0);
 }

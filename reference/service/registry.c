@@ -18,15 +18,21 @@ extern const struct component_descriptor otlp_receiver_descriptor;
 extern const struct component_descriptor filelog_receiver_descriptor;
 extern const struct component_descriptor batch_processor_descriptor;
 extern const struct component_descriptor resourcedetection_processor_descriptor;
+extern const struct component_descriptor k8sattributes_processor_descriptor;
 extern const struct component_descriptor otlp_http_exporter_descriptor;
 extern const struct component_descriptor otlp_grpc_exporter_descriptor;
 extern const struct component_descriptor file_storage_extension_descriptor;
 
 const struct component_descriptor *const component_registry[] = {
-    &otlp_receiver_descriptor,          &filelog_receiver_descriptor,
-    &batch_processor_descriptor,        &resourcedetection_processor_descriptor,
-    &otlp_http_exporter_descriptor,     &otlp_grpc_exporter_descriptor,
-    &file_storage_extension_descriptor, NULL,
+    &otlp_receiver_descriptor,
+    &filelog_receiver_descriptor,
+    &batch_processor_descriptor,
+    &resourcedetection_processor_descriptor,
+    &k8sattributes_processor_descriptor,
+    &otlp_http_exporter_descriptor,
+    &otlp_grpc_exporter_descriptor,
+    &file_storage_extension_descriptor,
+    NULL,
 };
 
 const struct component_descriptor *component_find(enum component_kind kind, const char *type,

@@ -336,7 +336,7 @@ static void test_validation_errors_name_the_path(void **state)
         {VALID_CONFIG,
          {"processors.nope=null"},
          "processors: unknown type: \"nope\" for id: \"nope\" (valid values: [batch "
-         "resourcedetection])"},
+         "k8sattributes resourcedetection])"},
         {VALID_CONFIG,
          {"exporters.zipkin/tempo.endpoint=x"},
          "exporters: unknown type: \"zipkin\" for id: \"zipkin/tempo\""},

@@ -150,7 +150,7 @@ static void tempo_reset_any(void *self)
 static void *kubernetes_create(const struct fakes_config *cfg)
 {
     struct error err = {0};
-    struct k8s_api *api = k8s_api_new(&err);
+    struct k8s_api *api = k8s_api_new(cfg->kubernetes_watch_history, &err);
     if (!api)
         log_error("fake/kubernetes", "%s", err.message);
     return api;

@@ -42,6 +42,9 @@ struct fakes_config {
     bool discard; /* --discard: Loki keeps nothing it accepts (loki_options.discard) */
     /* Tests only: a clock for the fakes that validate timestamps (Loki); NULL = real time. */
     int64_t (*now_ns)(void);
+    /* Tests only: watch events the Kubernetes API keeps per type (0 = the store's 1000), so a
+     * test reaches a too-old resourceVersion with a few writes. */
+    size_t kubernetes_watch_history;
 };
 
 /* One backend, as the front handler and the control API see it. Every function gets the

@@ -1188,7 +1188,7 @@ static const char bootstrap_rbac[] =
     "\"kind\":\"Group\",\"name\":\"system:authenticated\"},{\"apiGroup\":"
     "\"rbac.authorization.k8s.io\",\"kind\":\"Group\",\"name\":\"system:unauthenticated\"}]}]";
 
-struct k8s_api *k8s_api_new(struct error *err)
+struct k8s_api *k8s_api_new(size_t watch_history, struct error *err)
 {
     struct k8s_api *api = calloc(1, sizeof(*api));
     if (!api) {
@@ -1197,7 +1197,8 @@ struct k8s_api *k8s_api_new(struct error *err)
     }
     pthread_mutex_init(&api->tokens_mutex, NULL);
     pthread_mutex_init(&api->watches_mutex, NULL);
-    api->store = k8s_store_new(NULL);
+    struct k8s_store_config store_config = {.history_size = watch_history};
+    api->store = k8s_store_new(&store_config);
     api->audit = k8s_audit_new(K8S_AUDIT_DEFAULT_CAPACITY);
     json_t *bootstrap = NULL;
     if (!api->store || !api->audit) {

@@ -71,9 +71,10 @@
 struct k8s_api;
 
 /* A fresh API with every type of k8s_resources.h registered, the bootstrap RBAC seeded and an
- * admin token made. Caller owns; free with k8s_api_free. NULL with `err` filled on ENOMEM (or a
- * failing random source). */
-struct k8s_api *k8s_api_new(struct error *err);
+ * admin token made; `watch_history` watch events kept per type (0 = the store's default).
+ * Caller owns; free with k8s_api_free. NULL with `err` filled on ENOMEM (or a failing random
+ * source). */
+struct k8s_api *k8s_api_new(size_t watch_history, struct error *err);
 /* Frees everything. Every watch stream must have ended (k8s_api_shutdown, then stop the HTTP
  * server, which frees the streams). NULL is accepted. */
 void k8s_api_free(struct k8s_api *api);

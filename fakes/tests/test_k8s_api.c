@@ -22,9 +22,13 @@
 #include <jansson.h>
 
 #include "fakes.h"
+#include "grpc_group.h"
 #include "k8s_resources.h"
 #include "k8s_selector.h"
 #include "poll_until.h"
+
+/* Watch events the fake keeps per type in these tests (the default is 1000). */
+#define WATCH_HISTORY 16
 
 #define COLLECTOR_SA "system:serviceaccount:opentelemetry:otel-collector-collector"
 
@@ -168,7 +172,8 @@ static void make_token(struct fixture *fx, const char *request, char *out, size_
 static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
-    struct fakes_config cfg = {.prometheus_otlp_enabled = true};
+    struct fakes_config cfg = {.prometheus_otlp_enabled = true,
+                               .kubernetes_watch_history = WATCH_HISTORY};
     struct error err = {0};
     fx->f = fakes_new(&cfg, &err);
     if (!fx->f || fakes_listen(fx->f, &err) < 0) {
@@ -564,12 +569,12 @@ static void test_too_old_watch_gets_410_error_event(void **state)
 {
     struct fixture *fx = *state;
     char *rv = list_resource_version(fx, "/api/v1/pods");
-    /* Push the pods' watch history (1000 events) past that resourceVersion. */
-    size_t cap = 1001 * 128 + 64, w = 0;
+    /* Push the pods' watch history (WATCH_HISTORY events) past that resourceVersion. */
+    size_t cap = (WATCH_HISTORY + 1) * 128 + 64, w = 0;
     char *list = malloc(cap);
     w +=
         (size_t)snprintf(list + w, cap - w, "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[");
-    for (int i = 0; i < 1001; i++)
+    for (int i = 0; i < WATCH_HISTORY + 1; i++)
         w += (size_t)snprintf(list + w, cap - w,
                               "%s{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":"
                               "\"filler-%d\",\"namespace\":\"default\"}}",
@@ -639,7 +644,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_stops_cleanly_with_a_watch_open, setup,
                                         teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, grpc_group_setup, grpc_group_teardown);
     curl_global_cleanup();
     return rc;
 }

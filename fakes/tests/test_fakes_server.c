@@ -18,6 +18,7 @@
 
 #include "fakes.h"
 #include "grpc_group.h"
+#include "http_client.h"
 #include "helpers.h"
 #include "log.h"
 #include "poll_until.h"
@@ -27,71 +28,16 @@ static const char logs_json[] =
     "\"value\":{\"stringValue\":\"nginx\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"body\":"
     "{\"stringValue\":\"hello\"}}]}]}]}";
 
-struct reply {
-    CURLcode rc;
-    long status;
-    char *body;
-    size_t len;
-    char retry_after[64];
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
-{
-    struct reply *r = ctx;
-    char *grown = realloc(r->body, r->len + size * n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + r->len, data, size * n);
-    r->body = grown;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *ctx)
-{
-    struct reply *r = ctx;
-    size_t len = size * n;
-    if (len > 13 && strncasecmp(data, "Retry-After: ", 13) == 0) {
-        size_t v = len - 13;
-        while (v && (data[13 + v - 1] == '\r' || data[13 + v - 1] == '\n'))
-            v--;
-        snprintf(r->retry_after, sizeof(r->retry_after), "%.*s", (int)v, data + 13);
-    }
-    return len;
-}
-
 static void http(const char *method, int port, const char *path, const char *content_type,
                  const char *body, struct reply *r)
 {
-    memset(r, 0, sizeof(*r));
-    CURL *curl = curl_easy_init();
-    assert_non_null(curl);
-    char url[256];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    struct curl_slist *headers = NULL;
+    char h[128];
+    const char *headers[2] = {NULL, NULL};
     if (content_type) {
-        char h[128];
         snprintf(h, sizeof(h), "Content-Type: %s", content_type);
-        headers = curl_slist_append(headers, h);
+        headers[0] = h;
     }
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    if (body) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    r->rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    http_request_to(method, port, path, headers, body, 30, r);
 }
 
 static json_t *control_json(struct fakes *f, const char *method, const char *path, const char *body)

@@ -23,6 +23,7 @@
 
 #include "fakes.h"
 #include "grpc_group.h"
+#include "http_client.h"
 #include "k8s_resources.h"
 #include "k8s_selector.h"
 #include "poll_until.h"
@@ -47,14 +48,6 @@ static const char workloads[] =
     "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-6d4cf56db6\n"
     "  namespace: shop\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n";
 
-struct reply {
-    CURLcode rc;
-    long status;
-    char *body;
-    size_t len;
-    char content_type[160];
-};
-
 struct fixture {
     struct fakes *f;
     int api, control;
@@ -62,67 +55,22 @@ struct fixture {
     char collector[64]; /* the collector's service-account token */
 };
 
-static size_t on_body(char *data, size_t size, size_t n, void *ctx)
-{
-    struct reply *r = ctx;
-    char *grown = realloc(r->body, r->len + size * n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + r->len, data, size * n);
-    r->body = grown;
-    r->len += size * n;
-    r->body[r->len] = '\0';
-    return size * n;
-}
-
-static size_t on_header(char *data, size_t size, size_t n, void *ctx)
-{
-    struct reply *r = ctx;
-    size_t len = size * n;
-    if (len > 14 && strncasecmp(data, "Content-Type: ", 14) == 0) {
-        size_t v = len - 14;
-        while (v && (data[14 + v - 1] == '\r' || data[14 + v - 1] == '\n'))
-            v--;
-        snprintf(r->content_type, sizeof(r->content_type), "%.*s", (int)v, data + 14);
-    }
-    return len;
-}
-
 /* One request; `token` and `accept` may be NULL. */
 static void http(const char *method, int port, const char *path, const char *token,
                  const char *accept, const char *body, struct reply *r)
 {
-    memset(r, 0, sizeof(*r));
-    CURL *curl = curl_easy_init();
-    assert_non_null(curl);
-    char url[2048], h[256];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    char auth[256], acc[256];
+    const char *headers[4] = {"Content-Type: application/json", NULL, NULL, NULL};
+    size_t n = 1;
     if (token) {
-        snprintf(h, sizeof(h), "Authorization: Bearer %s", token);
-        headers = curl_slist_append(headers, h);
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        headers[n++] = auth;
     }
     if (accept) {
-        snprintf(h, sizeof(h), "Accept: %s", accept);
-        headers = curl_slist_append(headers, h);
+        snprintf(acc, sizeof(acc), "Accept: %s", accept);
+        headers[n++] = acc;
     }
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    if (body) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    }
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    r->rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    http_request_to(method, port, path, headers, body, 60, r);
     assert_int_equal(r->rc, CURLE_OK);
 }
 

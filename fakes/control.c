@@ -77,6 +77,21 @@ static void get_health(struct fakes *fakes, struct fake *fake, const struct cont
     send_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* The certificate of the HTTPS fronts as PEM (their CA), for a client's CA bundle or a
+ * kubeconfig's certificate-authority-data; 404 when no front speaks HTTPS. The one answer that is
+ * not JSON: it is a file to save. */
+static void get_ca_certificate(struct fakes *fakes, struct fake *fake,
+                               const struct control_request *req, struct http_response *resp)
+{
+    const char *pem = fakes_ca_pem(fakes);
+    if (!pem) {
+        send_error(resp, 404, "no fake serves HTTPS");
+        return;
+    }
+    if (http_response_set_body(resp, "application/x-pem-file", pem, strlen(pem)) < 0)
+        send_error(resp, 500, "out of memory");
+}
+
 static void get_stats(struct fakes *fakes, struct fake *unused, const struct control_request *req,
                       struct http_response *resp)
 {
@@ -281,6 +296,7 @@ struct route {
 static const struct route routes[] = {
     {"/healthz", "GET", get_health},
     {"/v1/stats", "GET", get_stats},
+    {"/v1/tls/ca.crt", "GET", get_ca_certificate},
     {"/v1/received", "DELETE", delete_received_all},
     {"/v1/received/{fake}", "GET", get_received},
     {"/v1/received/{fake}", "DELETE", delete_received},

@@ -9,6 +9,8 @@
  */
 #include "fakes.h"
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +28,7 @@
 #include "request_log.h"
 #include "tempo.h"
 #include "tempo_grpc.h"
+#include "tls_cert.h"
 
 #define LOG_COMP "fakes"
 #define DEFAULT_HOST "127.0.0.1"
@@ -237,6 +240,8 @@ static const struct fake_backend backends[] = {
         .name = "kubernetes",
         .port_key = "kubernetes",
         .port_offset = offsetof(struct fakes_config, kubernetes_port),
+        .tls_port_key = "kubernetes_https",
+        .tls_port_offset = offsetof(struct fakes_config, kubernetes_https_port),
         .max_body = K8S_API_MAX_BODY,
         .create = kubernetes_create,
         .destroy = kubernetes_destroy,
@@ -261,7 +266,8 @@ struct fake {
     struct fault *fault;
     struct request_log *log;
     struct httpd *server;
-    char comp[64]; /* log component: "fake/loki" */
+    struct httpd *tls_server; /* the HTTPS front (backend->tls_port_key), or NULL */
+    char comp[64];            /* log component: "fake/loki" */
 };
 
 struct fakes {
@@ -272,6 +278,7 @@ struct fakes {
     struct httpd *control;
     char known_names[256];
     struct tempo_grpc *tempo_grpc; /* Tempo's second front (tempo_grpc.h) */
+    struct tls_cert cert;          /* for the HTTPS fronts, made by fakes_listen when needed */
 };
 
 const char *fake_name(const struct fake *fake)
@@ -328,10 +335,38 @@ int fakes_port(const struct fakes *f, const char *name)
         return f->control ? httpd_port(f->control) : 0;
     if (strcmp(name, "tempo_grpc") == 0)
         return tempo_grpc_port(f->tempo_grpc);
-    for (size_t i = 0; i < f->count; i++)
-        if (strcmp(f->items[i].backend->name, name) == 0)
-            return f->items[i].server ? httpd_port(f->items[i].server) : 0;
+    for (size_t i = 0; i < f->count; i++) {
+        const struct fake *fake = &f->items[i];
+        if (strcmp(fake->backend->name, name) == 0)
+            return fake->server ? httpd_port(fake->server) : 0;
+        if (fake->backend->tls_port_key && strcmp(fake->backend->tls_port_key, name) == 0)
+            return fake->tls_server ? httpd_port(fake->tls_server) : 0;
+    }
     return 0;
+}
+
+const char *fakes_ca_pem(const struct fakes *f)
+{
+    return f->cert.cert_pem;
+}
+
+/* The certificate of the HTTPS fronts: the names a client may use for the fakes, the listen
+ * host among them, and the Service names in-cluster clients use for the API server. */
+static int make_certificate(struct fakes *f, struct error *err)
+{
+    const char *dns[] = {"localhost",
+                         "kubernetes",
+                         "kubernetes.default",
+                         "kubernetes.default.svc",
+                         "kubernetes.default.svc.cluster.local",
+                         f->host};
+    const char *ips[] = {"127.0.0.1", "::1", f->host};
+    struct in6_addr any;
+    bool host_is_ip =
+        inet_pton(AF_INET, f->host, &any) == 1 || inet_pton(AF_INET6, f->host, &any) == 1;
+    size_t n_dns = sizeof(dns) / sizeof(dns[0]) - (host_is_ip ? 1 : 0);
+    size_t n_ips = sizeof(ips) / sizeof(ips[0]) - (host_is_ip ? 0 : 1);
+    return tls_cert_self_signed("otel-fakes", dns, n_dns, ips, n_ips, &f->cert, err);
 }
 
 /* The front handler: fault -> backend -> request log. */
@@ -418,6 +453,16 @@ int fakes_listen(struct fakes *f, struct error *err)
         if (!fake->server)
             return error_prefix(err, "fake %s", fake->backend->name);
         log_info(fake->comp, "listening on %s:%d", f->host, httpd_port(fake->server));
+        if (!fake->backend->tls_port_key)
+            continue;
+        if (!f->cert.cert_pem && make_certificate(f, err) < 0)
+            return error_prefix(err, "fake %s (HTTPS)", fake->backend->name);
+        port = *(const int *)((const char *)&f->cfg + fake->backend->tls_port_offset);
+        fake->tls_server = httpd_start_tls(f->host, port, fake->backend->max_body, fake_serve, fake,
+                                           f->cert.cert_pem, f->cert.key_pem, err);
+        if (!fake->tls_server)
+            return error_prefix(err, "fake %s (HTTPS)", fake->backend->name);
+        log_info(fake->comp, "HTTPS listening on %s:%d", f->host, httpd_port(fake->tls_server));
     }
     /* Tempo's gRPC front: the same fake (backend, faults, request log) on a port of its own. */
     f->tempo_grpc = tempo_grpc_start(fakes_find(f, "tempo"), f->host, f->cfg.tempo_grpc_port, err);
@@ -445,8 +490,10 @@ void fakes_free(struct fakes *f)
     }
     tempo_grpc_stop(f->tempo_grpc);
     httpd_stop(f->control);
-    for (size_t i = 0; i < f->count; i++)
+    for (size_t i = 0; i < f->count; i++) {
+        httpd_stop(f->items[i].tls_server);
         httpd_stop(f->items[i].server);
+    }
     for (size_t i = 0; i < f->count; i++) {
         struct fake *fake = &f->items[i];
         if (fake->self)
@@ -454,6 +501,7 @@ void fakes_free(struct fakes *f)
         fault_free(fake->fault);
         request_log_free(fake->log);
     }
+    tls_cert_free(&f->cert);
     free(f);
 }
 
@@ -468,6 +516,10 @@ json_t *fakes_ready_json(const struct fakes *f)
         const struct fake *fake = &f->items[i];
         rc = json_object_set_new(ports, fake->backend->port_key,
                                  json_integer(fake->server ? httpd_port(fake->server) : 0));
+        if (!rc && fake->backend->tls_port_key)
+            rc = json_object_set_new(
+                ports, fake->backend->tls_port_key,
+                json_integer(fake->tls_server ? httpd_port(fake->tls_server) : 0));
     }
     rc = rc ||
          json_object_set_new(ports, "tempo_grpc", json_integer(tempo_grpc_port(f->tempo_grpc)));

@@ -36,7 +36,8 @@ struct fakes_config {
     int tempo_http_port;
     int tempo_grpc_port; /* Tempo's gRPC front (tempo_grpc.h) */
     int control_port;
-    int kubernetes_port; /* the fake Kubernetes API (k8s_api.h), plain HTTP */
+    int kubernetes_port;       /* the fake Kubernetes API (k8s_api.h), plain HTTP */
+    int kubernetes_https_port; /* the same API over HTTPS (clients that send tokens only so) */
     bool loki_auth_enabled;
     bool prometheus_otlp_enabled;
     bool discard; /* --discard: Loki keeps nothing it accepts (loki_options.discard) */
@@ -53,7 +54,12 @@ struct fake_backend {
     const char *name;     /* "loki": the {fake} of control URLs */
     const char *port_key; /* "tempo_http": the key of the ready line's "ports" object */
     size_t port_offset;   /* offsetof(struct fakes_config, <port field>) */
-    size_t max_body;      /* bytes the HTTP server keeps of a request body */
+    /* Also served over HTTPS on a port of its own (NULL: not): the ready line's key and the
+     * port field. The certificate is the fakes' one (fakes_ca_pem): self-signed at start for
+     * localhost, 127.0.0.1, ::1, the listen host and kubernetes.default.svc. */
+    const char *tls_port_key; /* "kubernetes_https" */
+    size_t tls_port_offset;
+    size_t max_body; /* bytes the HTTP server keeps of a request body */
     /* NULL on allocation failure. */
     void *(*create)(const struct fakes_config *cfg);
     void (*destroy)(void *self);
@@ -99,8 +105,11 @@ struct fake *fakes_find(struct fakes *f, const char *name);
 /* "prometheus, loki, tempo": for error messages. Static storage inside `f`. */
 const char *fakes_known_names(const struct fakes *f);
 /* Port of a started backend (0 before fakes_listen); control port with name "control", Tempo's
- * gRPC front with "tempo_grpc". */
+ * gRPC front with "tempo_grpc", a backend's HTTPS front with its tls_port_key. */
 int fakes_port(const struct fakes *f, const char *name);
+/* The PEM certificate of the HTTPS fronts, which is its own CA (give it to clients as their CA
+ * bundle), or NULL when no backend serves HTTPS or before fakes_listen. Borrowed. */
+const char *fakes_ca_pem(const struct fakes *f);
 
 const char *fake_name(const struct fake *fake);
 const struct fake_backend *fake_backend(const struct fake *fake);

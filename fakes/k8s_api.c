@@ -742,6 +742,17 @@ static json_t *request_object(struct call *c)
         answer_status(c, 413, "RequestEntityTooLarge", message);
         return NULL;
     }
+    /* Only JSON bodies: the API server's own answer to a body it cannot decode is 415 with the
+     * media types it accepts (apimachinery negotiation.NewUnsupportedMediaTypeError); a client
+     * that prefers protobuf (kubectl for built-in types) then knows to send JSON. */
+    char media[96];
+    fake_util_media_type(httpd_request_header(c->req, "Content-Type"), media, sizeof(media));
+    if (media[0] && strcmp(media, "application/json") != 0) {
+        answer_status(c, 415, "UnsupportedMediaType",
+                      "the body of the request was in an unknown format - accepted media types "
+                      "include: application/json");
+        return NULL;
+    }
     json_error_t jerr;
     json_t *object = json_loadb((const char *)c->req->body, c->req->body_len, 0, &jerr);
     if (!json_is_object(object)) {

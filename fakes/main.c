@@ -2,8 +2,8 @@
  * main.c - `otel-fakes`: every fake backend and the control API in one process (DESIGN.md §4).
  *
  * Starts the servers, prints one JSON line with the chosen ports when every server listens
- * (`{"ready":true,"ports":{"prometheus":N,"loki":N,"tempo_http":N,"kubernetes":N,"tempo_grpc":N,
- * "control":N},"kubernetes_admin_token":"..."}`),
+ * (`{"ready":true,"ports":{"prometheus":N,"loki":N,"tempo_http":N,"kubernetes":N,
+ * "kubernetes_https":N,"tempo_grpc":N,"control":N},"kubernetes_admin_token":"..."}`),
  * then waits for SIGTERM or SIGINT and stops cleanly (exit 0). Bad flags: a message and exit 2;
  * a server that cannot listen: a message and exit 1.
  *
@@ -33,6 +33,7 @@ enum flag_id {
     FLAG_TEMPO_GRPC_PORT,
     FLAG_CONTROL_PORT,
     FLAG_KUBERNETES_PORT,
+    FLAG_KUBERNETES_HTTPS_PORT,
     FLAG_LOKI_AUTH_ENABLED,
     FLAG_PROMETHEUS_OTLP_DISABLED,
     FLAG_DISCARD,
@@ -61,6 +62,9 @@ static const struct flag flags[] = {
     {"control-port", "N", FLAG_CONTROL_PORT, "control API; default 0 = ephemeral"},
     {"kubernetes-port", "N", FLAG_KUBERNETES_PORT,
      "fake Kubernetes API (plain HTTP; bearer tokens, RBAC, watches); default 0 = ephemeral"},
+    {"kubernetes-https-port", "N", FLAG_KUBERNETES_HTTPS_PORT,
+     "the same API over HTTPS (kubectl sends tokens only so), with a certificate made at start; "
+     "its CA: GET /v1/tls/ca.crt on the control API; default 0 = ephemeral"},
     {"loki-auth-enabled", NULL, FLAG_LOKI_AUTH_ENABLED,
      "Loki requires X-Scope-OrgID (401 `no org id` without it), as Loki's own default; "
      "off: every push goes to tenant `fake`"},
@@ -85,7 +89,7 @@ static void print_help(FILE *out)
                  "one process. Prints one JSON line with the chosen ports on stdout when every\n"
                  "server listens:\n"
                  "  {\"ready\":true,\"ports\":{\"prometheus\":N,\"loki\":N,\"tempo_http\":N,"
-                 "\"kubernetes\":N,\"tempo_grpc\":N,\"control\":N},\n"
+                 "\"kubernetes\":N,\"kubernetes_https\":N,\"tempo_grpc\":N,\"control\":N},\n"
                  "   \"kubernetes_admin_token\":\"...\"}\n"
                  "and runs until SIGTERM or SIGINT.\n"
                  "\n"
@@ -152,6 +156,7 @@ static int parse_flags(int argc, char **argv, struct fakes_config *cfg)
         case FLAG_TEMPO_GRPC_PORT: port = &cfg->tempo_grpc_port; break;
         case FLAG_CONTROL_PORT: port = &cfg->control_port; break;
         case FLAG_KUBERNETES_PORT: port = &cfg->kubernetes_port; break;
+        case FLAG_KUBERNETES_HTTPS_PORT: port = &cfg->kubernetes_https_port; break;
         case FLAG_LOKI_AUTH_ENABLED: cfg->loki_auth_enabled = true; break;
         case FLAG_PROMETHEUS_OTLP_DISABLED: cfg->prometheus_otlp_enabled = false; break;
         case FLAG_DISCARD: cfg->discard = true; break;

@@ -108,8 +108,8 @@ static void test_ready_line_has_every_port(void **state)
     char *text = json_dumps(ready, JSON_COMPACT);
     assert_non_null(strstr(text, "{\"ready\":true,\"ports\":{\"prometheus\":"));
     json_t *ports = json_object_get(ready, "ports");
-    const char *keys[] = {"prometheus", "loki",       "tempo_http",
-                          "kubernetes", "tempo_grpc", "control"};
+    const char *keys[] = {"prometheus",       "loki",       "tempo_http", "kubernetes",
+                          "kubernetes_https", "tempo_grpc", "control"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         assert_true(json_integer_value(json_object_get(ports, keys[i])) > 0);
     assert_int_equal(json_object_size(ports), sizeof(keys) / sizeof(keys[0]));

@@ -224,6 +224,43 @@ static void test_no_or_unknown_token_is_401(void **state)
     }
 }
 
+/* The same API over HTTPS, verified with the certificate the control API hands out (what a
+ * kubeconfig's certificate-authority-data holds): kubectl and client-go send bearer tokens only
+ * over TLS. */
+static void test_https_front_verifies_with_the_control_apis_ca(void **state)
+{
+    struct fixture *fx = *state;
+    struct reply ca;
+    http("GET", fx->control, "/v1/tls/ca.crt", NULL, NULL, NULL, &ca);
+    assert_int_equal(ca.status, 200);
+    assert_string_equal(ca.content_type, "application/x-pem-file");
+    assert_non_null(strstr(ca.body, "-----BEGIN CERTIFICATE-----"));
+    CURL *curl = curl_easy_init();
+    assert_non_null(curl);
+    char url[128], auth[128];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/api/v1/namespaces/shop/pods",
+             fakes_port(fx->f, "kubernetes_https"));
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", fx->collector);
+    struct curl_slist *headers = curl_slist_append(NULL, auth);
+    struct curl_blob blob = {ca.body, ca.len, CURL_BLOB_COPY};
+    struct reply r = {0};
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, reply_on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    assert_int_equal(curl_easy_perform(curl), CURLE_OK);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"kind\":\"PodList\""));
+    free(r.body);
+    free(ca.body);
+}
+
 static void test_seed_rbac_lists_pods_and_forbids_replicasets(void **state)
 {
     struct fixture *fx = *state;
@@ -569,6 +606,8 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_https_front_verifies_with_the_control_apis_ca, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_discovery_aggregated_when_accept_asks_else_legacy,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_paths_are_404_as_upstream, setup, teardown),

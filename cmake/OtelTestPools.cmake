@@ -33,6 +33,7 @@ set(OTEL_TEST_COST_memcheck.test_otlp_grpc_exporter 11)
 set(OTEL_TEST_COST_memcheck.test_filelog_receiver 9)
 set(OTEL_TEST_COST_memcheck.test_grpc 9)
 set(OTEL_TEST_COST_memcheck.test_otlp_grpc 6)
+set(OTEL_TEST_COST_memcheck.test_k8s_api 9)
 
 # otel_test_pool(cores|waits COST TEST...): puts the tests in a pool, with a first-run COST
 # (seconds, roughly) unless the table above has one.

@@ -455,9 +455,11 @@ int fakes_listen(struct fakes *f, struct error *err)
         log_info(fake->comp, "listening on %s:%d", f->host, httpd_port(fake->server));
         if (!fake->backend->tls_port_key)
             continue;
+        port = *(const int *)((const char *)&f->cfg + fake->backend->tls_port_offset);
+        if (port < 0)
+            continue; /* the HTTPS front turned off */
         if (!f->cert.cert_pem && make_certificate(f, err) < 0)
             return error_prefix(err, "fake %s (HTTPS)", fake->backend->name);
-        port = *(const int *)((const char *)&f->cfg + fake->backend->tls_port_offset);
         fake->tls_server = httpd_start_tls(f->host, port, fake->backend->max_body, fake_serve, fake,
                                            f->cert.cert_pem, f->cert.key_pem, err);
         if (!fake->tls_server)

@@ -37,7 +37,8 @@ struct fakes_config {
     int tempo_grpc_port; /* Tempo's gRPC front (tempo_grpc.h) */
     int control_port;
     int kubernetes_port;       /* the fake Kubernetes API (k8s_api.h), plain HTTP */
-    int kubernetes_https_port; /* the same API over HTTPS (clients that send tokens only so) */
+    int kubernetes_https_port; /* the same API over HTTPS (clients that send tokens only so);
+                                  negative: no HTTPS front (tests that do not need it) */
     bool loki_auth_enabled;
     bool prometheus_otlp_enabled;
     bool discard; /* --discard: Loki keeps nothing it accepts (loki_options.discard) */

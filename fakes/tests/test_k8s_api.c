@@ -117,10 +117,13 @@ static void make_token(struct fixture *fx, const char *request, char *out, size_
     json_decref(j);
 }
 
-static int setup(void **state)
+/* The fakes with the objects, and the HTTPS front only when `https` (making its certificate is
+ * the most costly part of a start under valgrind). */
+static int setup_fakes(void **state, bool https)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     struct fakes_config cfg = {.prometheus_otlp_enabled = true,
+                               .kubernetes_https_port = https ? 0 : -1,
                                .kubernetes_watch_history = WATCH_HISTORY};
     struct error err = {0};
     fx->f = fakes_new(&cfg, &err);
@@ -143,6 +146,16 @@ static int setup(void **state)
     make_token(fx, "{\"user\":\"" COLLECTOR_SA "\"}", fx->collector, sizeof(fx->collector));
     *state = fx;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_fakes(state, false);
+}
+
+static int setup_https(void **state)
+{
+    return setup_fakes(state, true);
 }
 
 static int teardown(void **state)
@@ -606,8 +619,8 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_https_front_verifies_with_the_control_apis_ca, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_https_front_verifies_with_the_control_apis_ca,
+                                        setup_https, teardown),
         cmocka_unit_test_setup_teardown(test_discovery_aggregated_when_accept_asks_else_legacy,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_paths_are_404_as_upstream, setup, teardown),

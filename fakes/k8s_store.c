@@ -858,6 +858,26 @@ static int ensure_capacity(struct k8s_store_type *type)
     return 0;
 }
 
+/* The caller's object, copied (the store never keeps what it was handed) and prepared for a
+ * write: create and update start the same. On failure *copy is NULL and err says why. */
+static int copy_to_write(const struct k8s_store_type *type, const char *namespace,
+                         const json_t *object, json_t **copy, struct error *err)
+{
+    *copy = NULL;
+    if (!json_is_object(object))
+        return error_set(err, -EBADMSG, ERROR_PERMANENT, "the object is not a JSON object");
+    json_t *c = json_deep_copy(object);
+    if (!c)
+        return out_of_memory(err);
+    int rc = prepare_object(type, namespace, c, err);
+    if (rc != 0) {
+        json_decref(c);
+        return rc;
+    }
+    *copy = c;
+    return 0;
+}
+
 int k8s_store_create(struct k8s_store *store, struct k8s_store_type *type, const char *namespace,
                      const json_t *object, json_t **out, struct error *err)
 {
@@ -867,14 +887,7 @@ int k8s_store_create(struct k8s_store *store, struct k8s_store_type *type, const
     int rc;
     if (out)
         *out = NULL;
-    if (!json_is_object(object))
-        return error_set(err, -EBADMSG, ERROR_PERMANENT, "the object is not a JSON object");
-    copy = json_deep_copy(object);
-    if (!copy) {
-        rc = out_of_memory(err);
-        goto fail;
-    }
-    if ((rc = prepare_object(type, namespace, copy, err)) != 0)
+    if ((rc = copy_to_write(type, namespace, object, &copy, err)) != 0)
         goto fail;
     json_t *meta = metadata_of(copy);
     if (!is_empty(meta_string(copy, "resourceVersion"))) {
@@ -1008,14 +1021,7 @@ int k8s_store_update(struct k8s_store *store, struct k8s_store_type *type, const
     int rc;
     if (out)
         *out = NULL;
-    if (!json_is_object(object))
-        return error_set(err, -EBADMSG, ERROR_PERMANENT, "the object is not a JSON object");
-    copy = json_deep_copy(object);
-    if (!copy) {
-        rc = out_of_memory(err);
-        goto fail;
-    }
-    if ((rc = prepare_object(type, namespace, copy, err)) != 0)
+    if ((rc = copy_to_write(type, namespace, object, &copy, err)) != 0)
         goto fail;
     json_t *meta = metadata_of(copy);
     const char *name = meta_string(copy, "name");

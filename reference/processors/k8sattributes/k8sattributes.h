@@ -1,14 +1,16 @@
 /*
  * k8sattributes.h - what the parts of the `k8sattributes` processor share (config.c: options,
  * validation and the compiled rules; pod_cache.c: the pod table; association.c: pod identifiers
- * and writing attributes; informers.c: which list/watch streams upstream would open;
+ * and writing attributes; informers.c: which list/watch streams upstream would open; kube_config.c:
+ * where and as whom the client connects; reflector.c: one list-then-watch loop;
  * k8sattributes.c: the component), and what its unit tests reach
  * (reference/tests/test_k8sattributes.c).
  *
  * Upstream (contrib v0.143/v0.144 processor/k8sattributesprocessor, facts/pipeline.md §3) keeps
  * a map PodIdentifier -> *Pod filled by informers. Here the same table is fed with Kubernetes
- * Pod and ReplicaSet objects as the API returns them (JSON); the informer client that will feed
- * it is a later step, so for now only tests feed it (k8sattributes_processor_cache()).
+ * Pod and ReplicaSet objects as the API returns them (JSON), by the informers of reflector.c
+ * connected as kube_config.c says; unit tests may also feed it directly
+ * (k8sattributes_processor_cache()).
  */
 #ifndef OTEL_REF_K8SATTRIBUTES_H
 #define OTEL_REF_K8SATTRIBUTES_H
@@ -283,6 +285,65 @@ struct k8s_informer {
  * -E2BIG when a selector does not fit. */
 int k8s_informers_for(const struct k8sattributes_rules *rules, struct k8s_informer *out,
                       size_t max);
+
+/* ---- where and as whom the client connects (kube_config.c) ---- */
+
+struct k8s_api_config {
+    char *server;               /* "https://host:port" (or http:// from a kubeconfig), no final / */
+    char *token;                /* bearer token, or NULL */
+    char *ca_file, *ca_pem;     /* CA to verify the server with (file or PEM text), or neither */
+    char *cert_file, *cert_pem; /* client certificate (kubeconfig), or neither */
+    char *key_file, *key_pem;
+    bool insecure;      /* skip TLS verification (auth_type none, or the kubeconfig says) */
+    bool ca_unreadable; /* serviceAccount without a readable ca.crt: system roots */
+    char *describe;     /* where the credentials came from, for the start-up log line */
+};
+
+/* Resolves auth_type ("serviceAccount", "kubeConfig", "none"; NULL = serviceAccount) as upstream's
+ * k8sconfig.MakeClient does; `context` overrides the kubeconfig's current-context. Returns 0 or
+ * a negative code with upstream's message in err; `out` needs k8s_api_config_free either way. */
+int k8s_api_config_load(const char *auth_type, const char *context, struct k8s_api_config *out,
+                        struct error *err);
+void k8s_api_config_free(struct k8s_api_config *c);
+
+/* ---- list then watch, as client-go's reflector (reflector.c) ---- */
+
+enum k8s_event_type { K8S_EVENT_ADDED = 0, K8S_EVENT_MODIFIED, K8S_EVENT_DELETED };
+
+/* Called on the reflector's own thread with the (transformed) object, borrowed. */
+typedef void (*k8s_event_fn)(void *ctx, enum k8s_event_type type, const json_t *object);
+/* Keeps what the handler needs of an object: a new reference, or NULL when out of memory. */
+typedef json_t *(*k8s_transform_fn)(const json_t *object);
+
+struct k8s_reflector;
+
+struct k8s_reflector_options {
+    const struct k8s_api_config *api;    /* borrowed: must outlive the reflector */
+    const struct k8s_informer *informer; /* copied */
+    const char *log_name;                /* borrowed: must outlive the reflector */
+    k8s_transform_fn transform;          /* NULL: objects are kept whole */
+    k8s_event_fn on_event;
+    void *ctx;
+    /* Informers the first list waits for (synced, or deps_wait_ns passed): client.go's Start
+     * gives the pod informer 5 s for the others. Borrowed. */
+    struct k8s_reflector *const *deps;
+    size_t dep_count;
+    int64_t deps_wait_ns;
+    int64_t resync_ns; /* re-delivers every stored object as MODIFIED this often; 0 = never */
+    int64_t backoff_initial_ns, backoff_max_ns; /* 0 = client-go's 800 ms and 30 s */
+};
+
+/* Starts the reflector's thread. NULL with err set on failure. */
+struct k8s_reflector *k8s_reflector_start(const struct k8s_reflector_options *o, struct error *err);
+/* HasSynced: the first list has been delivered. Waits up to timeout_ns (0 = just look). */
+bool k8s_reflector_wait_synced(struct k8s_reflector *r, int64_t timeout_ns);
+/* Objects in the reflector's store now. */
+size_t k8s_reflector_store_size(struct k8s_reflector *r);
+/* Stops the thread (an open request is abandoned at once), joins it, frees everything. NULL
+ * accepted. */
+void k8s_reflector_stop(struct k8s_reflector *r);
+/* "*v1.Pod", "*v1.ReplicaSet": how client-go names an informer's type in its messages. */
+const char *k8s_reflector_type_name(const char *resource);
 
 /* ---- the component (k8sattributes.c) ---- */
 

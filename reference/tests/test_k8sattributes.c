@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -779,9 +780,61 @@ static struct payload *payload_with_ip(enum signal signal, const char *ip)
     return p;
 }
 
+/* The component tests feed the pod table themselves; the client their start opens gets an
+ * address where nothing listens (port 1), so its informers only fail and retry, as upstream's
+ * would, while the test runs. */
+static char service_account_dir[256];
+
+static void point_client_nowhere(void)
+{
+    snprintf(service_account_dir, sizeof(service_account_dir), "%s/k8sattributes-sa-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    assert_non_null(mkdtemp(service_account_dir));
+    char path[300];
+    snprintf(path, sizeof(path), "%s/token", service_account_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("test-token\n", f);
+    fclose(f);
+    setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+    setenv("KUBERNETES_SERVICE_PORT", "1", 1);
+    setenv("OTELCOL_REF_SERVICEACCOUNT_DIR", service_account_dir, 1);
+}
+
+static void forget_client_env(void)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/token", service_account_dir);
+    unlink(path);
+    rmdir(service_account_dir);
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    unsetenv("KUBERNETES_SERVICE_PORT");
+    unsetenv("OTELCOL_REF_SERVICEACCOUNT_DIR");
+}
+
+/* auth_type serviceAccount outside a pod: the start fails with upstream's words. */
+static void test_k8sattributes_start_needs_the_service_env(void **state)
+{
+    (void)state;
+    unsetenv("KUBERNETES_SERVICE_HOST");
+    struct component_fixture *f = component_fixture_new(K8S, "k8sattributes", TEAM_CONFIG);
+    struct keeper k = {{keep_consume, NULL}, NULL};
+    f->component.pipeline_signal = SIGNAL_LOGS;
+    f->component.next[SIGNAL_LOGS] = &k.consumer;
+    struct error err = {0};
+    assert_int_equal(f->component.descriptor->create(&f->component, &err), 0);
+    assert_true(f->component.descriptor->start(&f->component, &err) < 0);
+    assert_string_equal(err.message, "unable to load k8s config, KUBERNETES_SERVICE_HOST and "
+                                     "KUBERNETES_SERVICE_PORT must be defined");
+    f->component.descriptor->destroy(&f->component);
+    f->component.state = NULL;
+    component_fixture_free(f);
+}
+
 static void test_k8sattributes_all_signals_through_consume(void **state)
 {
     (void)state;
+    point_client_nowhere();
     for (int s = 0; s < SIGNAL_COUNT; s++) {
         struct component_fixture *f = component_fixture_new(K8S, "k8sattributes", TEAM_CONFIG);
         struct keeper k = {{keep_consume, NULL}, NULL};
@@ -809,11 +862,13 @@ static void test_k8sattributes_all_signals_through_consume(void **state)
         component_fixture_free(f);
         payload_free(k.last);
     }
+    forget_client_env();
 }
 
 static void test_k8sattributes_empty_cache_misses_and_passthrough(void **state)
 {
     (void)state;
+    point_client_nowhere();
     struct component_fixture *f = component_fixture_new(K8S, "k8sattributes", TEAM_CONFIG);
     struct keeper k = {{keep_consume, NULL}, NULL};
     k.consumer.ctx = &k;
@@ -828,6 +883,7 @@ static void test_k8sattributes_empty_cache_misses_and_passthrough(void **state)
     assert_int_equal(component_fixture_counter(f, "otelcol_otelsvc_k8s_ip_lookup_miss"), 1);
     component_fixture_free(f);
     payload_free(k.last);
+    forget_client_env();
 
     /* passthrough: no table; with a connection the ip is added (checked on the pure function) */
     struct world w = world_new("{passthrough: true}");
@@ -861,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_k8sattributes_delete_keeps_key_taken_by_new_pod),
         cmocka_unit_test(test_k8sattributes_informers_for_team_config),
         cmocka_unit_test(test_k8sattributes_informers_for_other_configs),
+        cmocka_unit_test(test_k8sattributes_start_needs_the_service_env),
         cmocka_unit_test(test_k8sattributes_all_signals_through_consume),
         cmocka_unit_test(test_k8sattributes_empty_cache_misses_and_passthrough),
     };

@@ -1,35 +1,10 @@
 // sdk.mjs - loads the pinned OpenTelemetry JS SDK packages (package.json / package-lock.json)
 // for the interop tests, after checking that they were installed.
 //
-// The packages are imported dynamically, not with static `import` lines, on purpose: a static
-// import of a missing package fails while Node links the module graph, with a bare
-// ERR_MODULE_NOT_FOUND that does not say how to fix it. Checking first lets the test fail with
-// the one command that fixes it (scripts/interop-deps). The test never skips in that case: a
-// silently skipped interop test would look like a passing one.
+// The packages are imported dynamically, after lib/deps.mjs has checked that they are installed
+// (it says why).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const interopDir = dirname(dirname(fileURLToPath(import.meta.url)));
-
-function checkInstalled() {
-    const modules = join(interopDir, 'node_modules');
-    const pkg = JSON.parse(readFileSync(join(interopDir, 'package.json'), 'utf8'));
-    const missing = Object.keys(pkg.dependencies).filter(
-        (name) => !existsSync(join(modules, name, 'package.json')));
-    if (missing.length > 0) {
-        const what = existsSync(modules) ? `missing: ${missing.join(', ')}` : 'no node_modules at all';
-        throw new Error(
-            `the interop test dependencies are not installed in ${modules} ` +
-            `(${what}); run scripts/interop-deps ` +
-            '(npm ci from tests/interop/package-lock.json; scripts/test runs it before ctest)');
-    }
-    const [major, minor] = process.versions.node.split('.').map(Number);
-    if (major < 20 || (major === 20 && minor < 6)) {
-        throw new Error(`Node.js >= 20.6 is required by the pinned SDK, found ${process.version}`);
-    }
-}
+import { checkInstalled, installedVersion } from './deps.mjs';
 
 checkInstalled();
 
@@ -68,10 +43,7 @@ export function sdkVersions() {
         '@opentelemetry/sdk-logs', '@opentelemetry/exporter-trace-otlp-proto',
         '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/exporter-trace-otlp-grpc',
         '@grpc/grpc-js'];
-    return names.map((name) => {
-        const file = join(interopDir, 'node_modules', name, 'package.json');
-        return `${name}@${JSON.parse(readFileSync(file, 'utf8')).version}`;
-    }).join(' ');
+    return names.map((name) => `${name}@${installedVersion(name)}`).join(' ');
 }
 
 // Sends `items` with `exporter` as one export call and resolves when the collector answered.

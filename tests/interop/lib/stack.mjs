@@ -213,7 +213,11 @@ class Child {
     }
 }
 
-async function startFakes(logDir) {
+// Starts otel-fakes alone (every backend on ephemeral ports; startStack adds the collector, and
+// tests of a client that talks to a fake directly, such as the Kubernetes API's, use this
+// alone). Resolves to {child, ports, ready}: the process (stop() it from an after() hook), the
+// ready line's ports and the whole ready line (it also carries the Kubernetes admin token).
+export async function startFakes(logDir = mkdtempSync(join(os.tmpdir(), 'otel-interop-'))) {
     const file = binary('OTEL_FAKES_BIN', 'build/fakes/otel-fakes');
     // Loki with auth on, as Loki and its Helm chart default: a push without the tenant header
     // the collector config sets would be refused (401), so the test also proves the header.
@@ -255,7 +259,7 @@ async function startFakes(logDir) {
             throw new Error(`otel-fakes ready line lacks ports.${key}: ${JSON.stringify(outcome)}`);
         }
     }
-    return { child: fakes, ports: outcome.ports };
+    return { child: fakes, ports: outcome.ports, ready: outcome };
 }
 
 async function startCollector(logDir, fakePorts, attempt) {

@@ -16,6 +16,8 @@
 #include "counts.h"
 #include "diff.h"
 #include "golden.h"
+#include "k8s_calls.h"
+#include "k8s_control.h"
 #include "mask.h"
 #include "promtext.h"
 #include "steps.h"
@@ -85,7 +87,18 @@ void checks_counts(struct run_ctx *ctx, FILE *details)
 /* The masked, ordered view. Caller owns *out. */
 static int fetch_view(struct run_ctx *ctx, const char *view, json_t **out, struct error *err)
 {
-    int rc = fakes_client_view(&ctx->fakes, view, out, err);
+    int rc;
+    *out = NULL;
+    if (!strcmp(view, K8S_CALLS_VIEW)) {
+        /* Not a view the fakes serve: the calls of the audit log, made stable here. */
+        json_t *audit = NULL;
+        if ((rc = k8s_control_audit(&ctx->fakes, &audit, err)) == 0 &&
+            !(*out = k8s_calls_view(audit)))
+            rc = error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+        json_decref(audit);
+    } else {
+        rc = fakes_client_view(&ctx->fakes, view, out, err);
+    }
     if (rc == 0)
         rc = golden_apply_ordering(*out, view, err);
     if (rc == 0)
@@ -222,6 +235,169 @@ void checks_lines(struct run_ctx *ctx, FILE *summary, FILE *details)
             fprintf(details, "  %s:%d: expect %s\n", s->path, c->line, text);
     }
     lines_tally_free(&t);
+}
+
+/* ---- Kubernetes ---- */
+
+/* "list replicasets.apps (cluster)", "get pods default/web", "get /apis": a call in a line. */
+static void describe_call(const json_t *call, char *out, size_t size)
+{
+    const char *verb = json_string_value(json_object_get(call, "verb"));
+    const char *path = json_string_value(json_object_get(call, "path"));
+    const char *resource = json_string_value(json_object_get(call, "resource"));
+    const char *ns = json_string_value(json_object_get(call, "namespace"));
+    const char *name = json_string_value(json_object_get(call, "name"));
+    if (path) {
+        snprintf(out, size, "%s %s", verb ? verb : "?", path);
+        return;
+    }
+    snprintf(out, size, "%s %s %s%s%s", verb ? verb : "?", resource ? resource : "?",
+             ns ? ns : "(cluster)", name ? "/" : "", name ? name : "");
+}
+
+/* What one identity did, for result.json: its distinct calls, the refused ones, and (for
+ * `with_grants`) the grants it never used. */
+static json_t *identity_section(const json_t *objects, const json_t *view, const char *user,
+                                bool with_grants, size_t *unused_pairs)
+{
+    json_t *denied = json_array();
+    size_t i;
+    const json_t *call;
+    json_array_foreach(json_object_get(view, user), i, call)
+    {
+        char text[600];
+        const char *decision = json_string_value(json_object_get(call, "decision"));
+        if (!decision || strcmp(decision, "forbid") != 0)
+            continue;
+        describe_call(call, text, sizeof(text));
+        json_array_append_new(denied, json_string(text));
+    }
+    json_t *section =
+        json_pack("{s:I, s:I, s:o}", "calls", (json_int_t)k8s_calls_count(view, user), "denied",
+                  (json_int_t)json_array_size(denied), "denied_calls", denied);
+    *unused_pairs = 0;
+    if (section && with_grants) {
+        json_t *unused = k8s_calls_unused_grants(objects, view, user);
+        json_array_foreach(unused, i, call)
+        {
+            *unused_pairs += json_array_size(json_object_get(call, "unused"));
+        }
+        json_object_set_new(section, "unused_grants", unused ? unused : json_null());
+        json_object_set_new(section, "unused_pairs", json_integer((json_int_t)*unused_pairs));
+    }
+    return section;
+}
+
+static void check_kubernetes_count(struct run_ctx *ctx, const char *name,
+                                   const struct condition *cond, double value, int line,
+                                   FILE *details)
+{
+    char want[64], got[32], message[512];
+    bool ok = condition_holds(cond, value);
+    condition_format(cond, want, sizeof(want));
+    condition_format_number(value, got, sizeof(got));
+    snprintf(message, sizeof(message), "%s %s (want %s)", name, got, want);
+    run_add_check(ctx, "kubernetes", name, ok ? "pass" : "fail", message);
+    if (!ok)
+        fprintf(details, "  %s:%d: expect kubernetes %s\n", ctx->s->path, line, message);
+}
+
+/* The objects of `type` the fake holds (in `namespace` when not ""). */
+static size_t count_objects(const json_t *objects, const char *type, const char *namespace)
+{
+    size_t n = 0, i;
+    const json_t *object;
+    json_array_foreach(json_object_get(objects, type), i, object)
+    {
+        const char *ns =
+            json_string_value(json_object_get(json_object_get(object, "metadata"), "namespace"));
+        n += !*namespace || (ns && !strcmp(ns, namespace));
+    }
+    return n;
+}
+
+void checks_kubernetes(struct run_ctx *ctx, FILE *summary, FILE *details)
+{
+    const struct k8s_section *k = &ctx->s->kubernetes;
+    json_t *audit = NULL, *objects = NULL, *view = NULL;
+    struct error err;
+    if (!k->enabled)
+        return;
+    json_t *section = json_object_get(ctx->result, "kubernetes");
+    if (!section) {
+        section = json_object();
+        json_object_set_new(ctx->result, "kubernetes", section);
+    }
+    if (k8s_control_audit(&ctx->fakes, &audit, &err) < 0 ||
+        k8s_control_objects(&ctx->fakes, &objects, &err) < 0 ||
+        (!(view = k8s_calls_view(audit)) &&
+         error_set(&err, -ENOMEM, ERROR_PERMANENT, "out of memory") < 0)) {
+        run_add_check(ctx, "kubernetes", "audit", "fail", err.message);
+        fprintf(details, "  kubernetes: %s\n", err.message);
+        goto done;
+    }
+    /* Every identity that made a call, and the collector's even when it made none: that it
+     * asked nothing, with grants it never used, is the finding then. */
+    json_t *identities = json_object();
+    size_t as_unused = 0;
+    json_object_set_new(identities, k->user,
+                        identity_section(objects, view, k->user, true, &as_unused));
+    const char *user;
+    json_t *calls;
+    json_object_foreach(view, user, calls)
+    {
+        size_t unused_pairs;
+        if (strcmp(user, k->user) != 0)
+            json_object_set_new(identities, user,
+                                identity_section(objects, view, user,
+                                                 strcmp(user, K8S_CALLS_UNAUTHENTICATED) != 0,
+                                                 &unused_pairs));
+    }
+    json_object_set_new(section, "identities", identities);
+    const json_t *mine = json_object_get(identities, k->user);
+    size_t as_calls = k8s_calls_count(view, k->user), as_denied = k8s_calls_denied(view, k->user);
+    /* The `as` identity's counts at the top, for findings and evidence. */
+    json_object_set_new(section, "calls", json_integer((json_int_t)as_calls));
+    json_object_set_new(section, "denied", json_integer((json_int_t)as_denied));
+    json_object_set_new(section, "unused_grants", json_integer((json_int_t)as_unused));
+
+    fprintf(summary, "  kubernetes: %s made %zu distinct call%s, %zu denied\n", k->user, as_calls,
+            as_calls == 1 ? "" : "s", as_denied);
+    size_t i;
+    const json_t *item;
+    json_array_foreach(json_object_get(mine, "denied_calls"), i, item)
+    {
+        fprintf(summary, "    denied: %s\n", json_string_value(item));
+    }
+    json_array_foreach(json_object_get(mine, "unused_grants"), i, item)
+    {
+        char text[1024];
+        k8s_calls_describe_unused(item, text, sizeof(text));
+        fprintf(summary, "    granted, unused: %s\n", text);
+    }
+
+    for (i = 0; i < k->denied_count; i++) {
+        const struct k8s_denied_check *c = &k->denied[i];
+        char name[K8S_CALLS_USER_MAX + 16];
+        snprintf(name, sizeof(name), "denied%s%s", c->label ? "." : "", c->label ? c->label : "");
+        check_kubernetes_count(ctx, name, &c->cond, (double)k8s_calls_denied(view, c->user),
+                               c->line, details);
+    }
+    if (k->has_unused_grants)
+        check_kubernetes_count(ctx, "unused_grants", &k->unused_grants, (double)as_unused,
+                               k->unused_grants_line, details);
+    for (i = 0; i < k->objects_expected_count; i++) {
+        const struct k8s_object_check *c = &k->objects_expected[i];
+        char name[300];
+        snprintf(name, sizeof(name), "objects.%s", c->label);
+        check_kubernetes_count(ctx, name, &c->cond,
+                               (double)count_objects(objects, c->type, c->namespace), c->line,
+                               details);
+    }
+done:
+    json_decref(view);
+    json_decref(objects);
+    json_decref(audit);
 }
 
 /* Reads the whole collector log (bounded). Caller frees. */
@@ -369,6 +545,14 @@ void checks_record_evidence(struct run_ctx *ctx)
             }
             json_array_append_new(evidence,
                                   json_pack("{s:s, s:o}", "count", s->evidence[i], "value", value));
+            continue;
+        }
+        if (!strncmp(s->evidence[i], "kubernetes.", 11)) {
+            /* Measured by checks_kubernetes, which runs before. */
+            value =
+                json_object_get(json_object_get(ctx->result, "kubernetes"), s->evidence[i] + 11);
+            json_array_append_new(evidence, json_pack("{s:s, s:O}", "count", s->evidence[i],
+                                                      "value", value ? value : json_null()));
             continue;
         }
         if (evidence_check(s->evidence[i], &c) < 0)

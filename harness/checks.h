@@ -28,6 +28,13 @@ void checks_goldens(struct run_ctx *ctx, bool may_update, FILE *details);
  * against expect.lines. Nothing when the scenario writes no pod logs. */
 void checks_lines(struct run_ctx *ctx, FILE *summary, FILE *details);
 
+/* For a scenario with a `kubernetes:` section: what each identity asked the fake Kubernetes API
+ * (k8s_calls.h), into result.json ("kubernetes": per identity its calls, the denied ones and the
+ * grants it never used, and those counts of the `as` identity at the top), summed up in `summary`,
+ * and checked against expect.kubernetes (denied, unused_grants, objects). The kubernetes-calls
+ * golden is checked with the other goldens. */
+void checks_kubernetes(struct run_ctx *ctx, FILE *summary, FILE *details);
+
 /* expect.collector_log (and the message of expect.exit_code). */
 void checks_collector_log(struct run_ctx *ctx, FILE *details);
 

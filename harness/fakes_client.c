@@ -109,6 +109,10 @@ int fakes_client_start(struct fakes_client *f, const struct fakes_client_options
             }
         }
     }
+    /* Optional, so that a fakes build without the Kubernetes API still runs the other
+     * scenarios; a scenario that needs it says so (k8s_env.c). */
+    f->kubernetes_port = (int)json_integer_value(json_object_get(ports, "kubernetes"));
+    f->kubernetes_https_port = (int)json_integer_value(json_object_get(ports, "kubernetes_https"));
     f->control_port = (int)json_integer_value(json_object_get(ports, "control"));
     if (f->control_port <= 0) {
         rc = error_set(err, -EPROTO, ERROR_PERMANENT,

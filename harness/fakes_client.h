@@ -23,6 +23,10 @@ struct fakes_client {
     int grpc_ports[FAKE_COUNT]; /* their gRPC fronts (Tempo only); 0 = none */
     int control_port;
     char control[64]; /* "http://127.0.0.1:N" */
+    /* The fake Kubernetes API: plain HTTP and HTTPS (its CA: GET /v1/tls/ca.crt); 0 when the
+     * ready line has none. */
+    int kubernetes_port;
+    int kubernetes_https_port;
 };
 
 struct fakes_client_options {

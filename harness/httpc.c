@@ -109,6 +109,11 @@ int httpc_do(const struct httpc_request *req, struct httpc_response *resp, struc
     }
     headers = curl_slist_append(headers, "Expect:");
     headers = curl_slist_append(headers, "Accept:");
+    if (req->bearer_token) {
+        char auth[600];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", req->bearer_token);
+        headers = curl_slist_append(headers, auth);
+    }
     if (!headers) {
         rc = error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
         goto done;
@@ -125,6 +130,8 @@ int httpc_do(const struct httpc_request *req, struct httpc_response *resp, struc
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* loopback only: never through a proxy */
+    if (req->ca_file)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
     if (!strcmp(method, "POST") || req->body) {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
@@ -202,4 +209,13 @@ int httpc_send_json(const char *method, const char *url, const json_t *body, str
     httpc_response_free(&resp);
     free(text);
     return rc;
+}
+
+char *httpc_escape(const char *text)
+{
+    /* The handle argument is ignored since curl 7.82, and older versions accept NULL. */
+    char *escaped = curl_easy_escape(NULL, text, 0);
+    char *copy = escaped ? strdup(escaped) : NULL;
+    curl_free(escaped);
+    return copy;
 }

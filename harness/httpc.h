@@ -25,7 +25,9 @@ struct httpc_request {
     const char *content_encoding; /* NULL = none */
     const void *body;             /* may be NULL with body_len 0 */
     size_t body_len;
-    long timeout_ms; /* 0 = 30 s */
+    long timeout_ms;          /* 0 = 30 s */
+    const char *bearer_token; /* NULL = no Authorization header */
+    const char *ca_file;      /* https: the CA to verify the server with (NULL = the system's) */
 };
 
 struct httpc_response {
@@ -53,5 +55,9 @@ int httpc_get_json(const char *url, json_t **out, struct error *err);
 
 /* Sends `body` (may be NULL) as JSON with `method`; non-2xx is an error. */
 int httpc_send_json(const char *method, const char *url, const json_t *body, struct error *err);
+
+/* `text` percent-encoded for a URL's query or path segment (curl_easy_escape). Caller frees;
+ * NULL on ENOMEM. */
+char *httpc_escape(const char *text);
 
 #endif

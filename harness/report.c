@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "golden.h"
+#include "k8s_calls.h"
 
 #define MAX_RESULTS 1024
 
@@ -251,6 +252,37 @@ static void write_evidence(FILE *f, const json_t *evidence)
     }
 }
 
+/* What the collector's identity asked the Kubernetes API: its refusals and the grants it never
+ * used are often the finding itself (an RBAC that silently blocks an attribute, or grants more
+ * than the config needs). */
+static void write_kubernetes(FILE *f, const json_t *kubernetes)
+{
+    const char *user = text_or(kubernetes, "as", NULL);
+    const json_t *mine =
+        json_object_get(json_object_get(kubernetes, "identities"), user ? user : "");
+    if (!user || !mine)
+        return;
+    fprintf(f,
+            "\nKubernetes: `%s` (RBAC `%s`) made %" JSON_INTEGER_FORMAT
+            " distinct calls, %" JSON_INTEGER_FORMAT " denied",
+            user, text_or(kubernetes, "rbac", "?"),
+            json_integer_value(json_object_get(mine, "calls")),
+            json_integer_value(json_object_get(mine, "denied")));
+    size_t i;
+    const json_t *item;
+    json_array_foreach(json_object_get(mine, "denied_calls"), i, item)
+    {
+        fprintf(f, "%s`%s`", i ? ", " : ": ", json_string_value(item));
+    }
+    fprintf(f, ".\n");
+    json_array_foreach(json_object_get(mine, "unused_grants"), i, item)
+    {
+        char text[2048];
+        k8s_calls_describe_unused(item, text, sizeof(text));
+        fprintf(f, "%s- granted, never used: %s\n", i ? "" : "\n", text);
+    }
+}
+
 static int write_findings(const char *root, struct loaded *results, size_t n, struct error *err)
 {
     char path[4200], tmp[4300];
@@ -282,6 +314,9 @@ static int write_findings(const char *root, struct loaded *results, size_t n, st
             write_evidence(f, evidence);
             fprintf(f, ".\n");
         }
+        const json_t *kubernetes = json_object_get(r, "kubernetes");
+        if (kubernetes)
+            write_kubernetes(f, kubernetes);
         /* A finding measured on part of a config must say which part, or a review reads it as
          * a statement about the whole deployment. */
         const json_t *config = json_object_get(r, "config");

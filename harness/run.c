@@ -2,13 +2,14 @@
  * run.c - one scenario run from start to finish (see run.h).
  *
  * Order: load the scenario -> report folder and temp dir (with its /var/log/pods when the
- * scenario writes pod logs) -> otel-fakes -> the config the collector runs (the file, or the
- * subset its `pipelines` name, written to the report folder) -> wiring (ports, --set) ->
- * before_start steps -> collector -> steps -> checks that need the collector running (counts,
- * goldens, pod log lines, evidence) -> SIGTERM, which must end in exit 0 -> log checks -> stop
- * the fakes -> result.json and the aggregate reports. A failed step ends the steps but not the
- * checks: the goldens and counts of a failed run say what did arrive, which is usually the quickest
- * diagnosis.
+ * scenario writes pod logs) -> the config the collector runs (the file, or the subset its
+ * `pipelines` name, written to the report folder) -> otel-fakes -> the objects of the
+ * `kubernetes:` section in the fake API and the collector's credentials for it (k8s_env.h) ->
+ * wiring (ports, --set) -> before_start steps -> collector -> steps -> checks that need the
+ * collector running (counts, goldens, pod log lines, Kubernetes calls, evidence) -> SIGTERM,
+ * which must end in exit 0 -> log checks -> stop the fakes -> result.json and the aggregate
+ * reports. A failed step ends the steps but not the checks: the goldens and counts of a failed
+ * run say what did arrive, which is usually the quickest diagnosis.
  *
  * The terminal gets one line per scenario, growing as the run goes ("name: fakes collector
  * 0.otlp 1.wait checks PASS (1.2s)"), then, indented below it, what the run covered when that
@@ -127,6 +128,8 @@ static int init_collector(struct run_ctx *ctx, struct error *err)
     size_t n = 0;
     ctx->env[n++] = "OTEL_RESOURCE_ATTRIBUTES=";
     ctx->env[n++] = "OTEL_RESOURCE=";
+    for (size_t i = 0; i < ctx->kubernetes.env_count; i++)
+        ctx->env[n++] = ctx->kubernetes.env[i];
     for (size_t i = 0; i < s->env_count; i++)
         ctx->env[n++] = (char *)s->env[i];
     ctx->env[n] = NULL;
@@ -156,6 +159,20 @@ static int init_collector(struct run_ctx *ctx, struct error *err)
         json_object_set_new(ctx->result, "collector_command", json_string(command));
     }
     return rc;
+}
+
+/* The scenario's `kubernetes:` section, before the collector starts: its objects in the fake
+ * API, the collector's credentials and environment (k8s_env.h); result.json's "kubernetes". */
+static int prepare_kubernetes(struct run_ctx *ctx, struct error *err)
+{
+    k8s_env_init(&ctx->kubernetes, ctx->run_dir);
+    if (!ctx->s->kubernetes.enabled)
+        return 0;
+    json_t *section = json_object();
+    if (!section)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    json_object_set_new(ctx->result, "kubernetes", section);
+    return k8s_env_prepare(&ctx->kubernetes, &ctx->s->kubernetes, &ctx->fakes, section, err);
 }
 
 static void record_step(struct run_ctx *ctx, json_t *list, size_t index, const struct step *st,
@@ -425,7 +442,8 @@ int run_scenario(const struct run_options *o, bool *passed, struct error *err)
         goto harness_error;
 
     progress(&ctx, " fakes");
-    if ((rc = start_fakes(&ctx, err)) < 0 || (rc = init_collector(&ctx, err)) < 0)
+    if ((rc = start_fakes(&ctx, err)) < 0 || (rc = prepare_kubernetes(&ctx, err)) < 0 ||
+        (rc = init_collector(&ctx, err)) < 0)
         goto harness_error;
     if (ctx.s->pre_step_count) {
         /* Files that exist when the collector starts: what `start_at` decides about. */
@@ -464,6 +482,7 @@ int run_scenario(const struct run_options *o, bool *passed, struct error *err)
         progress(&ctx, " checks");
         checks_counts(&ctx, details);
         checks_lines(&ctx, summary, details);
+        checks_kubernetes(&ctx, summary, details);
         checks_goldens(&ctx, ctx.step_failures == 0 && ctx.check_failures == 0, details);
         checks_record_evidence(&ctx);
         final_shutdown(&ctx, details);

@@ -17,6 +17,7 @@
 #include "collector.h"
 #include "error.h"
 #include "fakes_client.h"
+#include "k8s_env.h"
 #include "lines.h"
 #include "mask.h"
 #include "pod_log.h"
@@ -50,16 +51,19 @@ struct run_ctx {
     struct wiring wiring;
     struct collector collector;
     bool collector_initialised;
-    char *
-        env[SCENARIO_MAX_ITEMS + 3]; /* the two cleared OTEL_RESOURCE* first, then the scenario's */
-    json_t *result;                  /* result.json under construction */
-    json_t *steps;                   /* borrowed from result */
-    json_t *checks;                  /* borrowed from result */
+    /* The two cleared OTEL_RESOURCE* first, then the fake Kubernetes API's (k8s_env.h), then the
+     * scenario's; NULL-terminated. */
+    char *env[2 + K8S_ENV_COUNT + SCENARIO_MAX_ITEMS + 1];
+    json_t *result; /* result.json under construction */
+    json_t *steps;  /* borrowed from result */
+    json_t *checks; /* borrowed from result */
     int step_failures;
     int check_failures;
     bool collector_exit_reported; /* a step or the startup already said the collector died */
     /* The pod log files the steps write, when the scenario has any (pod_log.h). */
     struct pod_logs *pod_logs;
+    /* The fake Kubernetes API's credentials and the collector's way to it (k8s_env.h). */
+    struct k8s_env kubernetes;
     /* The config the collector runs: the scenario's file, or its subset written to the report
      * folder (config_subset.h). */
     char config_run_path[PATH_MAX];

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "config_subset.h"
+#include "k8s_calls.h"
 #include "promtext.h"
 #include "scenario_loader.h"
 #include "steps.h"
@@ -494,6 +495,9 @@ static const struct field expect_fields[] = {
     {"lines", FIELD_MAP, false,
      "counts of numbered pod log lines, e.g. {lost: 0, duplicated: 0, files: {ns/pod/c: "
      "{lost: 15}}}"},
+    {"kubernetes", FIELD_MAP, false,
+     "what the identities asked the Kubernetes API, e.g. {denied: 0} (plus the golden "
+     "kubernetes-calls.json)"},
     {NULL, 0, false, NULL},
 };
 
@@ -540,6 +544,10 @@ static int load_expect(struct loader *l, const json_t *doc)
                 continue;
             char sub[64];
             snprintf(sub, sizeof(sub), "expect.golden[%zu]", i);
+            if (!strcmp(s->golden[i], K8S_CALLS_VIEW))
+                return loader_fail(l, loader_line_of_index(l, golden, i, line), sub,
+                                   "%s is implied by expect.kubernetes; leave it out here",
+                                   K8S_CALLS_VIEW);
             return loader_fail(
                 l, loader_line_of_index(l, golden, i, line), sub,
                 "unknown view \"%s\" (expected prometheus, loki, tempo, requests/<fake> "
@@ -576,6 +584,10 @@ static int load_expect(struct loader *l, const json_t *doc)
                                            loader_line_of_key(l, ex, "lines", line), COND_EQ,
                                            s->expect_lines, &s->expect_lines_count)) < 0)
         return rc;
+    const json_t *kubernetes = json_object_get(ex, "kubernetes");
+    if (kubernetes && (rc = k8s_scenario_load_expect(
+                           l, kubernetes, loader_line_of_key(l, ex, "kubernetes", line))) < 0)
+        return rc;
     const json_t *exit_code = json_object_get(ex, "exit_code");
     if (exit_code) {
         s->has_exit_code = true;
@@ -589,7 +601,11 @@ static int load_expect(struct loader *l, const json_t *doc)
         } else {
             s->exit_code = (int)json_integer_value(exit_code);
         }
-        const char *conflict = golden ? "golden" : collector ? "collector" : lines ? "lines" : NULL;
+        const char *conflict = golden       ? "golden"
+                               : collector  ? "collector"
+                               : lines      ? "lines"
+                               : kubernetes ? "kubernetes"
+                                            : NULL;
         if (conflict)
             return loader_fail(
                 l, loader_line_of_key(l, ex, conflict, line), "expect",
@@ -617,10 +633,11 @@ static int load_expect(struct loader *l, const json_t *doc)
                                      &s->log_absent_count, "a substring")) < 0)
             return rc;
     }
-    if (!s->golden_count && !s->expect_count && !s->has_exit_code && !log && !s->expect_lines_count)
+    if (!s->golden_count && !s->expect_count && !s->has_exit_code && !log &&
+        !s->expect_lines_count && !kubernetes)
         return loader_fail(l, line, "expect",
                            "nothing to verify (expected golden, collector, fakes, "
-                           "exit_code or collector_log)");
+                           "exit_code, collector_log, lines or kubernetes)");
     return 0;
 }
 
@@ -629,7 +646,8 @@ static int load_expect(struct loader *l, const json_t *doc)
 static const struct field finding_fields[] = {
     {"text", FIELD_STR, true, "one sentence: what the scenario shows and why it matters"},
     {"evidence", FIELD_LIST, false,
-     "counts to quote: <fake>.<count>, collector.<metric selector> or lines.<count>"},
+     "counts to quote: <fake>.<count>, collector.<metric selector>, lines.<count> or "
+     "kubernetes.<count>"},
     {NULL, 0, false, NULL},
 };
 
@@ -669,6 +687,15 @@ static int load_finding(struct loader *l, const json_t *doc)
         if (!strcmp(fake, "collector")) {
             if (promtext_check_selector(dot + 1, why, sizeof(why)) < 0)
                 return loader_fail(l, eline, sub, "%s", why);
+        } else if (!strcmp(fake, "kubernetes")) {
+            if (strcmp(dot + 1, "denied") != 0 && strcmp(dot + 1, "calls") != 0 &&
+                strcmp(dot + 1, "unused_grants") != 0)
+                return loader_fail(l, eline, sub,
+                                   "unknown count \"%s\" (kubernetes.calls, kubernetes.denied or "
+                                   "kubernetes.unused_grants, of the kubernetes.as identity)",
+                                   e);
+            if (!s->kubernetes.enabled)
+                return loader_fail(l, eline, sub, "%s needs a kubernetes: section", e);
         } else if (!strcmp(fake, "lines")) {
             if (lines_measure_parse(dot + 1, &measure) < 0)
                 return loader_fail(
@@ -697,6 +724,9 @@ static const struct field top_fields[] = {
     {"fakes", FIELD_MAP, false,
      "options of the fakes: {loki_auth_enabled, prometheus_otlp_disabled}"},
     {"env", FIELD_MAP, false, "environment variables of the collector"},
+    {"kubernetes", FIELD_MAP, false,
+     "the fake Kubernetes API before the collector starts: {objects: [inputs/k8s/x.yaml], as: "
+     "namespace/name, rbac: kind/manifests/rbac.yaml}"},
     {"set", FIELD_LIST, false, "extra --set overrides"},
     {"golden_dir", FIELD_STR, false, "the golden folder, when shared with another scenario"},
     {"startup_timeout", FIELD_STR, false, "how long the collector may take to listen, e.g. 60s"},
@@ -775,7 +805,8 @@ int scenario_load(const char *path, const char *root, struct scenario **out, str
         s->golden_dir = s->name;
     if ((rc = check_name(&l, doc)) < 0 || (rc = load_config(&l, doc)) < 0 ||
         (rc = load_endpoints(&l, doc)) < 0 || (rc = load_env(&l, doc)) < 0 ||
-        (rc = load_sets(&l, doc)) < 0 || (rc = load_fakes_options(&l, doc)) < 0 ||
+        (rc = k8s_scenario_load(&l, doc)) < 0 || (rc = load_sets(&l, doc)) < 0 ||
+        (rc = load_fakes_options(&l, doc)) < 0 ||
         (rc = loader_get_duration(&l, doc, "startup_timeout", "", DEFAULT_STARTUP_TIMEOUT_MS,
                                   &s->startup_timeout_ms)) < 0 ||
         (rc = load_finding(&l, doc)) < 0 || (rc = load_steps(&l, doc)) < 0 ||

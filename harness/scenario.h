@@ -38,6 +38,7 @@
 
 #include "condition.h"
 #include "error.h"
+#include "k8s_scenario.h"
 #include "lines.h"
 
 #define SCENARIO_MAX_STEPS 64
@@ -114,8 +115,11 @@ struct scenario {
     struct step pre_steps[SCENARIO_MAX_PRE_STEPS]; /* before_start: pod_log steps only */
     size_t pre_step_count;
     bool has_pod_logs; /* some step writes pod logs: the run needs a /var/log/pods root */
+    /* `kubernetes:` and expect.kubernetes (k8s_scenario.h) */
+    struct k8s_section kubernetes;
     /* expect */
-    const char *golden[SCENARIO_MAX_ITEMS]; /* views: "loki", "requests/loki", "otlp/tempo" */
+    /* views: "loki", "requests/loki", "otlp/tempo"; "kubernetes-calls" when expect.kubernetes */
+    const char *golden[SCENARIO_MAX_ITEMS];
     size_t golden_count;
     struct count_check expect_counts[SCENARIO_MAX_ITEMS];
     size_t expect_count;

@@ -20,6 +20,7 @@
 #include "report.h"
 #include "scenario.h"
 #include "step_fault.h"
+#include "step_k8s.h"
 #include "step_otlp.h"
 #include "step_pod_log.h"
 #include "step_restart.h"
@@ -77,6 +78,20 @@ static const char logs_json[] =
     "{\"stringValue\":\"web\"}}]},\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":"
     "\"1764000000000000000\",\"body\":{\"stringValue\":\"hello\"}}]}]}]}\n";
 
+static const char rbac_yaml[] =
+    "apiVersion: rbac.authorization.k8s.io/v1\n"
+    "kind: ClusterRole\n"
+    "metadata: {name: otel-collector-collector}\n"
+    "rules: [{apiGroups: [\"\"], resources: [pods], verbs: [list, watch]}]\n";
+
+static const char objects_yaml[] = "apiVersion: v1\n"
+                                   "kind: Pod\n"
+                                   "metadata: {name: web, namespace: default}\n"
+                                   "---\n"
+                                   "apiVersion: apps/v1\n"
+                                   "kind: ReplicaSet\n"
+                                   "metadata: {name: web-1, namespace: default}\n";
+
 static int setup(void **state)
 {
     (void)state;
@@ -84,14 +99,25 @@ static int setup(void **state)
     if (!mkdtemp(root))
         return -1;
     char path[PATH_MAX + 64];
-    const char *dirs[] = {"scenarios", "scenarios/inputs", "configs"};
-    for (int i = 0; i < 3; i++) {
+    const char *dirs[] = {"scenarios", "scenarios/inputs", "scenarios/inputs/k8s", "configs",
+                          "kind",      "kind/manifests"};
+    for (int i = 0; i < 6; i++) {
         snprintf(path, sizeof(path), "%s/%s", root, dirs[i]);
         mkdir(path, 0755);
     }
     write_file("configs/c.yaml", config_yaml);
     write_file("configs/g.yaml", grpc_config_yaml);
     write_file("scenarios/inputs/logs.json", logs_json);
+    write_file("kind/manifests/rbac-seed.yaml", rbac_yaml);
+    write_file("kind/manifests/rbac.yaml", rbac_yaml);
+    write_file("scenarios/inputs/k8s/objects.yaml", objects_yaml);
+    write_file("scenarios/inputs/k8s/no-kind.yaml",
+               "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n# no kind\napiVersion: v1\n"
+               "metadata: {name: b}\n");
+    write_file("scenarios/inputs/k8s/no-name.yaml",
+               "apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: Pod, metadata: "
+               "{namespace: default}}\n");
+    write_file("scenarios/inputs/k8s/empty.yaml", "# nothing\n");
     return 0;
 }
 
@@ -239,7 +265,7 @@ static const struct {
      "case.yaml:6: endpoints.otlphttp/lokki: configs/c.yaml has no exporter \"otlphttp/lokki\""},
     {"unknown step", HEAD "steps:\n  - sleep: 1s\nexpect: {golden: [loki]}\n",
      "case.yaml:6: steps[0]: unknown step \"sleep\" (expected one of: otlp, fault, wait, restart, "
-     "stop, start, pod_log; there is no sleep: wait for a condition)"},
+     "stop, start, pod_log, k8s; there is no sleep: wait for a condition)"},
     {"wrong type in a step",
      HEAD "steps:\n  - otlp: {file: inputs/logs.json, gzip: \"yes\"}\nexpect: {golden: [loki]}\n",
      "case.yaml:6: steps[0].otlp.gzip: expected true or false, got a string"},
@@ -377,8 +403,8 @@ static const struct {
     {"a wait while the collector is stopped",
      HEAD "steps:\n  - stop: {signal: KILL}\n  - wait: {loki: {records: 1}}\n  - start:\n"
           "expect: {golden: [loki]}\n",
-     "case.yaml:7: steps[1]: the collector is stopped here: only pod_log steps can run until "
-     "start"},
+     "case.yaml:7: steps[1]: the collector is stopped here: only pod_log and k8s steps can run "
+     "until start"},
     {"stopped at the end", HEAD "steps:\n  - stop:\nexpect: {golden: [loki]}\n",
      "steps: the collector is stopped at the end: add a start step"},
     {"start without stop", HEAD "steps:\n  - start:\nexpect: {golden: [loki]}\n",
@@ -389,6 +415,113 @@ static const struct {
      "case.yaml:5: pipelines.logs.processors: \"memory_limiter\" is not in the config's logs "
      "pipeline (processors: [batch]); a subset can only leave components out (config "
      "configs/c.yaml)"},
+    /* the kubernetes: section, expect.kubernetes and the k8s step */
+    {"unknown key in the kubernetes section",
+     HEAD "kubernetes: {asa: x}\nexpect: {golden: [loki]}\n",
+     "case.yaml:5: kubernetes: unknown key \"asa\" (expected one of: objects, as, rbac)"},
+    {"a manifest that does not exist",
+     HEAD "kubernetes:\n  objects: [inputs/k8s/nope.yaml]\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: kubernetes.objects[0]: cannot read"},
+    {"a manifest object without a kind",
+     HEAD "kubernetes: {objects: [inputs/k8s/no-kind.yaml]}\nexpect: {golden: [loki]}\n",
+     "case.yaml:5: kubernetes.objects[0]: inputs/k8s/no-kind.yaml:6: document 2: no kind (every "
+     "object needs apiVersion, kind and metadata.name)"},
+    {"a List item without a name",
+     HEAD "kubernetes: {objects: [inputs/k8s/no-name.yaml]}\nexpect: {golden: [loki]}\n",
+     "kubernetes.objects[0]: inputs/k8s/no-name.yaml:4: document 1 item 0 (Pod): no "
+     "metadata.name"},
+    {"a manifest with no object",
+     HEAD "kubernetes: {objects: [inputs/k8s/empty.yaml]}\nexpect: {golden: [loki]}\n",
+     "kubernetes.objects[0]: inputs/k8s/empty.yaml holds no object"},
+    {"an RBAC manifest that does not exist",
+     HEAD "kubernetes: {rbac: kind/manifests/rbac-fixed.yaml}\nexpect: {golden: [loki]}\n",
+     "case.yaml:5: kubernetes.rbac: cannot read"},
+    {"as without a namespace", HEAD "kubernetes: {as: otel-collector}\nexpect: {golden: [loki]}\n",
+     "case.yaml:5: kubernetes.as: expected a service account namespace/name"},
+    {"as that is a user, not a service account",
+     HEAD "kubernetes: {as: \"system:serviceaccount:a:b\"}\nexpect: {golden: [loki]}\n",
+     "kubernetes.as: expected a service account namespace/name (the collector's token"},
+    {"env that the harness sets",
+     HEAD "env: {KUBECONFIG: /x}\nkubernetes: {}\nexpect: {golden: [loki]}\n",
+     "case.yaml:5: env.KUBECONFIG: set by the harness for the fake Kubernetes API"},
+    {"expect.kubernetes without the section", HEAD "expect:\n  kubernetes: {denied: 0}\n",
+     "case.yaml:6: expect.kubernetes: needs a kubernetes: section"},
+    {"the calls golden written out", HEAD "kubernetes: {}\nexpect:\n  golden: [kubernetes-calls]\n",
+     "case.yaml:7: expect.golden[0]: kubernetes-calls is implied by expect.kubernetes"},
+    {"an unknown expect.kubernetes key", HEAD "kubernetes: {}\nexpect:\n  kubernetes: {deny: 0}\n",
+     "case.yaml:7: expect.kubernetes: unknown key \"deny\" (expected one of: denied, "
+     "unused_grants, objects)"},
+    {"a denied count of an identity that is none",
+     HEAD "kubernetes: {}\nexpect:\n  kubernetes:\n    denied: {otel: 0}\n",
+     "case.yaml:8: expect.kubernetes.denied.otel: expected a service account namespace/name"},
+    {"a bad denied count", HEAD "kubernetes: {}\nexpect:\n  kubernetes: {denied: some}\n",
+     "expect.kubernetes.denied: expected a number or a comparison"},
+    {"an object type that is a kind",
+     HEAD "kubernetes: {}\nexpect:\n  kubernetes:\n    objects: {Pod: 1}\n",
+     "case.yaml:8: expect.kubernetes.objects: \"Pod\": expected a resource type as the API names "
+     "it"},
+    {"kubernetes with exit_code", HEAD "kubernetes: {}\nexpect: {exit_code: 1, kubernetes: {}}\n",
+     "expect: kubernetes cannot be checked when the collector is expected to exit"},
+    {"kubernetes evidence without the section",
+     HEAD "finding: {text: t, evidence: [kubernetes.denied]}\nexpect: {golden: [loki]}\n",
+     "case.yaml:5: finding.evidence[0]: kubernetes.denied needs a kubernetes: section"},
+    {"unknown kubernetes evidence",
+     HEAD "kubernetes: {}\nfinding: {text: t, evidence: [kubernetes.refused]}\n"
+          "expect: {golden: [loki]}\n",
+     "finding.evidence[0]: unknown count \"kubernetes.refused\" (kubernetes.calls, "
+     "kubernetes.denied or kubernetes.unused_grants"},
+    {"a k8s step with an unknown action",
+     HEAD "steps:\n  - k8s: {aply: inputs/k8s/objects.yaml}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s: unknown action \"aply\" (expected one of: apply, delete, patch, "
+     "relabel, call)"},
+    {"a k8s step with two actions",
+     HEAD "steps:\n  - k8s: {apply: inputs/k8s/objects.yaml, delete: {file: "
+          "inputs/k8s/objects.yaml}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s: expected one action (apply, delete, patch, relabel, call)"},
+    {"apply of a manifest without kinds",
+     HEAD "steps:\n  - k8s:\n      apply: [inputs/k8s/objects.yaml, inputs/k8s/no-kind.yaml]\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:7: steps[0].k8s.apply[1]: inputs/k8s/no-kind.yaml:6: document 2: no kind"},
+    {"apply of an inline object without a name",
+     HEAD "steps:\n  - k8s: {apply: {apiVersion: v1, kind: Pod}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s.apply: no metadata.name (an inline object needs apiVersion, kind "
+     "and metadata.name)"},
+    {"delete without a name",
+     HEAD "steps:\n  - k8s: {delete: {kind: Pod, namespace: default}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s.delete: missing required key \"name\""},
+    {"delete of a file that does not exist",
+     HEAD "steps:\n  - k8s: {delete: [{file: inputs/k8s/nope.yaml}]}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s.delete[0]: cannot read"},
+    {"patch without merge",
+     HEAD "steps:\n  - k8s: {patch: {kind: Pod, name: web}}\nexpect: {golden: [loki]}\n",
+     "steps[0].k8s.patch: missing required key \"merge\""},
+    {"relabel of a pod without a namespace",
+     HEAD "steps:\n  - k8s: {relabel: {pod: web, labels: {a: b}}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s.relabel: pod: expected namespace/name"},
+    {"relabel to a label that is not a string",
+     HEAD "steps:\n  - k8s: {relabel: {pod: default/web, labels: {replicas: 3}}}\n"
+          "expect: {golden: [loki]}\n",
+     "steps[0].k8s.relabel: labels.replicas: expected a string (to set) or null (to remove), got "
+     "an integer"},
+    {"a call without an identity",
+     HEAD "steps:\n  - k8s: {call: {verb: list, resource: pods}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s.call: as: required when the scenario has no kubernetes: section"},
+    {"a call with a verb it cannot make",
+     HEAD "kubernetes: {}\nsteps:\n  - k8s: {call: {verb: watch, resource: pods}}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:7: steps[0].k8s.call.verb: unknown value \"watch\" (expected one of: get, list)"},
+    {"a get without a name",
+     HEAD "kubernetes: {}\nsteps:\n  - k8s: {call: {verb: get, resource: pods}}\n"
+          "expect: {golden: [loki]}\n",
+     "steps[0].k8s.call: get needs the object's name"},
+    {"a call of a kind, not a resource",
+     HEAD "kubernetes: {}\nsteps:\n  - k8s: {call: {verb: list, resource: ReplicaSet}}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:7: steps[0].k8s.call: resource: expected a resource as kubectl names it"},
+    {"items expected of a get",
+     HEAD "kubernetes: {}\nsteps:\n  - k8s: {call: {verb: get, resource: pods, name: a, "
+          "expect_items: 1}}\nexpect: {golden: [loki]}\n",
+     "steps[0].k8s.call: expect_items: a count (0 or more) of what a list answers"},
 };
 
 static void test_errors_name_file_line_and_expectation(void **state)
@@ -489,10 +622,10 @@ static const struct {
      HEAD "steps:\n  - {otlp: {file: inputs/logs.json}, wait: {loki: {records: 1}}}\n"
           "expect: {golden: [loki]}\n",
      "case.yaml:6: steps[0]: expected a mapping with one key: otlp, fault, wait, restart, stop, "
-     "start or pod_log"},
+     "start, pod_log or k8s"},
     {"an unknown step that is not sleep", HEAD "steps:\n  - nap: 1s\nexpect: {golden: [loki]}\n",
      "case.yaml:6: steps[0]: unknown step \"nap\" (expected one of: otlp, fault, wait, restart, "
-     "stop, start, pod_log)"},
+     "stop, start, pod_log, k8s)"},
     {"before_start item that is not a step",
      HEAD "before_start:\n  - pod_log\nexpect: {golden: [loki]}\n",
      "case.yaml:6: before_start[0]: expected a pod_log step"},
@@ -580,6 +713,126 @@ static void test_bare_collector_steps_take_their_defaults(void **state)
     scenario_free(s);
 }
 
+static void test_valid_kubernetes_scenario_is_resolved(void **state)
+{
+    (void)state;
+    struct scenario *s = NULL;
+    struct error err = {0};
+    int rc = load_case(
+        HEAD
+        "kubernetes: {objects: [inputs/k8s/objects.yaml]}\n"
+        "finding: {text: t, evidence: [kubernetes.denied, kubernetes.unused_grants]}\n"
+        "steps:\n"
+        "  - k8s: {apply: [inputs/k8s/objects.yaml,\n"
+        "                  {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: x}}]}\n"
+        "  - k8s: {delete: [{kind: Pod, namespace: x, name: p},\n"
+        "                   {file: inputs/k8s/objects.yaml}]}\n"
+        "  - k8s: {patch: {kind: Node, name: n, merge: {metadata: {annotations: {a: b}}}}}\n"
+        "  - k8s: {relabel: {pod: default/web, labels: {tier: web, old: null}}}\n"
+        "  - k8s: {call: {verb: list, resource: replicasets.apps, label_selector: 'app in "
+        "(a,b)',\n"
+        "                 expect_status: 403}}\n"
+        "  - k8s: {call: {as: kube-system/other, verb: get, resource: pods/status,\n"
+        "                 namespace: default, name: web}}\n"
+        "  - stop:\n"
+        "  - k8s: {delete: {kind: Pod, name: web}}\n"
+        "  - start:\n"
+        "expect:\n"
+        "  golden: [loki]\n"
+        "  kubernetes:\n"
+        "    denied: {opentelemetry/otel-collector-collector: 1, kube-system/other: \"== 0\"}\n"
+        "    unused_grants: \"> 0\"\n"
+        "    objects: {pods: 1, replicasets.apps/default: 0}\n",
+        &s, &err);
+    if (rc != 0)
+        fail_msg("%s", err.message);
+    const struct k8s_section *k = &s->kubernetes;
+    assert_true(k->enabled);
+    /* The defaults: the collector's service account, the team's RBAC as documented. */
+    assert_string_equal(k->user, "system:serviceaccount:opentelemetry:otel-collector-collector");
+    assert_string_equal(k->namespace, "opentelemetry");
+    assert_string_equal(k->name, "otel-collector-collector");
+    assert_string_equal(k->rbac_label, "kind/manifests/rbac-seed.yaml");
+    assert_non_null(strstr(k->rbac, "/kind/manifests/rbac-seed.yaml"));
+    assert_int_equal(k->object_count, 1);
+    assert_non_null(strstr(k->objects[0], "/scenarios/inputs/k8s/objects.yaml"));
+    /* expect.kubernetes implies the calls golden. */
+    assert_int_equal(s->golden_count, 2);
+    assert_string_equal(s->golden[1], "kubernetes-calls");
+    assert_int_equal(k->denied_count, 2);
+    assert_string_equal(k->denied[1].user, "system:serviceaccount:kube-system:other");
+    assert_int_equal(k->denied[1].cond.op, COND_EQ);
+    assert_true(k->has_unused_grants);
+    assert_int_equal(k->unused_grants.op, COND_GT);
+    assert_int_equal(k->objects_expected_count, 2);
+    assert_string_equal(k->objects_expected[1].type, "replicasets.apps");
+    assert_string_equal(k->objects_expected[1].namespace, "default");
+
+    const struct step_k8s *d = step_k8s_data(&s->steps[0]);
+    assert_string_equal(step_k8s_action_name(d), "apply");
+    assert_int_equal(d->item_count, 2);
+    assert_string_equal(d->items[0].label, "inputs/k8s/objects.yaml");
+    assert_non_null(d->items[1].object);
+    assert_string_equal(s->steps[0].label, "k8s apply inputs/k8s/objects.yaml +1");
+    d = step_k8s_data(&s->steps[1]);
+    assert_int_equal(d->target_count, 3); /* one named, two from the file */
+    assert_string_equal(d->targets[2].kind, "ReplicaSet");
+    assert_string_equal(d->targets[2].api_version, "apps/v1");
+    assert_string_equal(d->targets[2].namespace, "default");
+    d = step_k8s_data(&s->steps[2]);
+    assert_string_equal(d->targets[0].namespace, "");
+    assert_false(d->targets[0].namespace_given);
+    d = step_k8s_data(&s->steps[3]);
+    assert_string_equal(step_k8s_action_name(d), "relabel");
+    assert_string_equal(d->targets[0].kind, "Pod");
+    assert_string_equal(d->targets[0].namespace, "default");
+    assert_true(json_is_null(
+        json_object_get(json_object_get(json_object_get(d->patch, "metadata"), "labels"), "old")));
+    d = step_k8s_data(&s->steps[4]);
+    assert_string_equal(d->user, k->user); /* the section's identity */
+    assert_string_equal(d->request,
+                        "/apis/apps/v1/replicasets?labelSelector=app%20in%20%28a%2Cb%29");
+    assert_int_equal(d->expect_status, 403);
+    assert_string_equal(s->steps[4].label,
+                        "k8s call list replicasets.apps as opentelemetry/otel-collector-collector");
+    d = step_k8s_data(&s->steps[5]);
+    assert_string_equal(d->user, "system:serviceaccount:kube-system:other");
+    assert_string_equal(d->request, "/api/v1/namespaces/default/pods/web/status");
+    assert_int_equal(d->expect_status, 200);
+    assert_int_equal(d->expect_items, -1);
+    scenario_free(s);
+}
+
+/* kubectl's resource forms, as a call names them, to the API's paths. */
+static void test_k8s_call_paths(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *resource, *namespace, *name, *query, *path;
+    } cases[] = {
+        {"pods", "", "", "", "/api/v1/pods"},
+        {"pods", "shop", "web", "", "/api/v1/namespaces/shop/pods/web"},
+        {"pods/log", "shop", "web", "", "/api/v1/namespaces/shop/pods/web/log"},
+        {"replicasets.apps", "", "", "limit=1", "/apis/apps/v1/replicasets?limit=1"},
+        {"replicasets.v1.apps", "a", "", "", "/apis/apps/v1/namespaces/a/replicasets"},
+        {"servicemonitors.monitoring.coreos.com", "", "", "",
+         "/apis/monitoring.coreos.com/v1/servicemonitors"},
+        {"widgets.v2beta1.example.com", "", "", "", "/apis/example.com/v2beta1/widgets"},
+        {"deployments.apps/scale", "a", "web", "",
+         "/apis/apps/v1/namespaces/a/deployments/web/scale"},
+    };
+    char out[512];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(step_k8s_api_path(cases[i].resource, cases[i].namespace, cases[i].name,
+                                           cases[i].query, out, sizeof(out)),
+                         0);
+        assert_string_equal(out, cases[i].path);
+    }
+    assert_int_equal(step_k8s_api_path("ReplicaSet", "", "", "", out, sizeof(out)), -EINVAL);
+    assert_int_equal(step_k8s_api_path(".apps", "", "", "", out, sizeof(out)), -EINVAL);
+    assert_int_equal(step_k8s_api_path("pods", "", "", "", out, 8), -ENAMETOOLONG);
+}
+
 static void test_fake_counts_map_to_statistics(void **state)
 {
     (void)state;
@@ -600,6 +853,8 @@ int main(void)
         cmocka_unit_test(test_errors_name_file_line_and_expectation),
         cmocka_unit_test(test_step_kind_rules_and_messages),
         cmocka_unit_test(test_bare_collector_steps_take_their_defaults),
+        cmocka_unit_test(test_valid_kubernetes_scenario_is_resolved),
+        cmocka_unit_test(test_k8s_call_paths),
         cmocka_unit_test(test_fake_counts_map_to_statistics),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -228,7 +228,7 @@ static int compare_keyed(const void *a, const void *b)
     return compare_canonical(&((const struct keyed *)a)->text, &((const struct keyed *)b)->text);
 }
 
-static int sort_array(json_t *array)
+int golden_sort_array(json_t *array, bool unique)
 {
     size_t n = json_array_size(array);
     if (n < 2)
@@ -246,8 +246,10 @@ static int sort_array(json_t *array)
     if (rc == 0) {
         /* qsort is not stable, but equal canonical texts are equal values: order is moot. */
         qsort(items, n, sizeof(*items), compare_keyed);
-        for (size_t i = 0; i < n; i++)
-            json_array_set(array, i, items[i].value);
+        json_array_clear(array);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            if (!unique || i == 0 || strcmp(items[i].text, items[i - 1].text) != 0)
+                rc = json_array_append(array, items[i].value) < 0 ? -ENOMEM : 0;
     }
     for (size_t i = 0; i < n; i++) {
         free(items[i].text);
@@ -260,7 +262,7 @@ static int sort_array(json_t *array)
 static int apply_path(json_t *node, const char *path)
 {
     if (!*path)
-        return json_is_array(node) ? sort_array(node) : 0;
+        return json_is_array(node) ? golden_sort_array(node, false) : 0;
     const char *dot = strchr(path, '.');
     size_t n = dot ? (size_t)(dot - path) : strlen(path);
     const char *rest = dot ? dot + 1 : "";

@@ -18,6 +18,7 @@
 #define HARNESS_GOLDEN_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -29,6 +30,9 @@ char *golden_canonical_text(const json_t *doc, size_t *len);
 
 /* Sorts, in place, the arrays the ordering rules name for `view` ("loki", "requests/loki"...). */
 int golden_apply_ordering(json_t *doc, const char *view, struct error *err);
+/* Sorts `array` in place by the canonical text of its elements; with `unique`, equal elements
+ * are kept once. Returns 0 or -ENOMEM (the array may then have lost elements). */
+int golden_sort_array(json_t *array, bool unique);
 
 /* The golden file of a view: <golden_root>/<dir>/<view>.json ("requests/loki" -> a subfolder). */
 void golden_path(char *buf, size_t size, const char *golden_root, const char *dir,

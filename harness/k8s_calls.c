@@ -157,46 +157,6 @@ json_t *k8s_calls_normalise(const json_t *event, const char **user)
 
 /* ---- the view ---- */
 
-struct keyed {
-    char *text;
-    json_t *value;
-};
-
-static int compare_keyed(const void *a, const void *b)
-{
-    return strcmp(((const struct keyed *)a)->text, ((const struct keyed *)b)->text);
-}
-
-/* Sorts `array` by the canonical text of its elements and drops repeats, in place. */
-static int sort_unique(json_t *array)
-{
-    size_t n = json_array_size(array);
-    if (n < 2)
-        return 0;
-    struct keyed *items = calloc(n, sizeof(*items));
-    if (!items)
-        return -ENOMEM;
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        items[i].value = json_incref(json_array_get(array, i));
-        if (!(items[i].text = golden_canonical_text(items[i].value, NULL)))
-            rc = -ENOMEM;
-    }
-    if (rc == 0) {
-        qsort(items, n, sizeof(*items), compare_keyed);
-        json_array_clear(array);
-        for (size_t i = 0; i < n && rc == 0; i++)
-            if (i == 0 || strcmp(items[i].text, items[i - 1].text) != 0)
-                rc = json_array_append(array, items[i].value) < 0 ? -ENOMEM : 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        free(items[i].text);
-        json_decref(items[i].value);
-    }
-    free(items);
-    return rc;
-}
-
 json_t *k8s_calls_view(const json_t *audit)
 {
     json_t *view = json_object();
@@ -226,7 +186,7 @@ json_t *k8s_calls_view(const json_t *audit)
     json_t *calls;
     json_object_foreach(view, user, calls)
     {
-        if (sort_unique(calls) < 0)
+        if (golden_sort_array(calls, true) < 0)
             goto fail;
     }
     return view;

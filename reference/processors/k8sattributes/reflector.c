@@ -713,6 +713,21 @@ static void *reflector_main(void *arg)
     return NULL;
 }
 
+/* Frees what k8s_reflector_start made, the thread already gone (or never started). */
+static void reflector_free(struct k8s_reflector *r)
+{
+    json_decref(r->store);
+    json_decref(r->watch_error);
+    strbuf_release(&r->body);
+    if (r->multi)
+        curl_multi_cleanup(r->multi);
+    curl_slist_free_all(r->headers);
+    free(r->deps);
+    pthread_cond_destroy(&r->synced_cond);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
 struct k8s_reflector *k8s_reflector_start(const struct k8s_reflector_options *o, struct error *err)
 {
     struct k8s_reflector *r = calloc(1, sizeof(*r));
@@ -778,14 +793,7 @@ struct k8s_reflector *k8s_reflector_start(const struct k8s_reflector_options *o,
     }
     return r;
 fail:
-    json_decref(r->store);
-    if (r->multi)
-        curl_multi_cleanup(r->multi);
-    curl_slist_free_all(r->headers);
-    free(r->deps);
-    pthread_cond_destroy(&r->synced_cond);
-    pthread_mutex_destroy(&r->lock);
-    free(r);
+    reflector_free(r);
     return NULL;
 }
 
@@ -796,13 +804,5 @@ void k8s_reflector_stop(struct k8s_reflector *r)
     atomic_store(&r->stopping, true);
     curl_multi_wakeup(r->multi);
     pthread_join(r->thread, NULL);
-    json_decref(r->store);
-    json_decref(r->watch_error);
-    strbuf_release(&r->body);
-    curl_multi_cleanup(r->multi);
-    curl_slist_free_all(r->headers);
-    free(r->deps);
-    pthread_cond_destroy(&r->synced_cond);
-    pthread_mutex_destroy(&r->lock);
-    free(r);
+    reflector_free(r);
 }

@@ -180,6 +180,7 @@ static const struct k8s_resource_type servicemonitors = {
     .verbs = STANDARD_VERBS,
     .short_names = {"smon"},
     .category = "prometheus-operator",
+    .custom = true,
 };
 static const struct k8s_resource_type podmonitors = {
     .group = "monitoring.coreos.com",
@@ -193,6 +194,7 @@ static const struct k8s_resource_type podmonitors = {
     .verbs = STANDARD_VERBS,
     .short_names = {"pmon"},
     .category = "prometheus-operator",
+    .custom = true,
 };
 static const struct k8s_resource_type probes = {
     .group = "monitoring.coreos.com",
@@ -206,6 +208,7 @@ static const struct k8s_resource_type probes = {
     .verbs = STANDARD_VERBS,
     .short_names = {"prb"},
     .category = "prometheus-operator",
+    .custom = true,
 };
 static const struct k8s_resource_type scrapeconfigs = {
     .group = "monitoring.coreos.com",
@@ -219,6 +222,7 @@ static const struct k8s_resource_type scrapeconfigs = {
     .verbs = STANDARD_VERBS,
     .short_names = {"scfg"},
     .category = "prometheus-operator",
+    .custom = true,
 };
 static const struct k8s_resource_type roles = {
     .group = "rbac.authorization.k8s.io",

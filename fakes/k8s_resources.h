@@ -46,6 +46,9 @@ struct k8s_resource_type {
     /* metadata.generation kept by the store (1 on create, +1 when anything but metadata and
      * status changes): the apps workloads' strategies do it, and every custom resource */
     bool has_generation;
+    /* served by the apiextensions server from a CustomResourceDefinition: no strategic merge
+     * patch (415), the CRD's default table columns */
+    bool custom;
     struct k8s_subresource subresources[K8S_MAX_SUBRESOURCES];
 };
 

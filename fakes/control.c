@@ -192,8 +192,28 @@ static void put_fault(struct fakes *fakes, struct fake *fake, const struct contr
         send_error(resp, err.code == -ENOMEM ? 500 : 400, "%s", err.message);
         return;
     }
-    fault_set(fake_fault(fake), &spec);
-    send_json(resp, 200, fault_view(fake_fault(fake)));
+    const struct fake_backend *b = fake_backend(fake);
+    bool cut = spec.cut_watches;
+    if (cut && !b->cut_streams) {
+        fault_spec_clear(&spec);
+        send_error(resp, 400, "fake %s has no watches to cut", fake_name(fake));
+        return;
+    }
+    /* the per-request part first, so that it already answers the re-watches the cut causes */
+    if (fault_spec_per_request(&spec)) {
+        fault_set(fake_fault(fake), &spec);
+    } else {
+        fault_spec_clear(&spec);
+        fault_clear(fake_fault(fake));
+    }
+    json_t *view = fault_view(fake_fault(fake));
+    if (cut && view &&
+        json_object_set_new(view, "watches_cut",
+                            json_integer((json_int_t)b->cut_streams(fake_instance(fake))))) {
+        json_decref(view);
+        view = NULL;
+    }
+    send_json(resp, 200, view);
 }
 
 static void delete_fault(struct fakes *fakes, struct fake *fake, const struct control_request *req,
@@ -248,6 +268,28 @@ static void delete_k8s_object(struct fakes *fakes, struct fake *unused,
     int status = 500;
     json_t *body = k8s_api_delete_object(kubernetes_of(fakes), segments[3], segments[4],
                                          segments[5], segments[6], &status);
+    send_json(resp, status, body);
+}
+
+/* POST /v1/k8s/pods/{namespace}/{name}/phase {"phase":"Running"}: the pod's status as its kubelet
+ * would report that phase (k8s_api_set_pod_phase). */
+static void post_k8s_pod_phase(struct fakes *fakes, struct fake *unused,
+                               const struct control_request *req, struct http_response *resp)
+{
+    char copy[512];
+    char *segments[MAX_SEGMENTS];
+    snprintf(copy, sizeof(copy), "%s", req->path);
+    if (split_path(copy, segments) != 6) { /* the route matched, so this does not happen */
+        send_error(resp, 404, "no such endpoint: %.200s", req->path);
+        return;
+    }
+    if (req->body_too_large) {
+        send_error(resp, 413, "phase body too large");
+        return;
+    }
+    int status = 500;
+    json_t *body = k8s_api_set_pod_phase(kubernetes_of(fakes), segments[3], segments[4],
+                                         (const char *)req->body, req->body_len, &status);
     send_json(resp, status, body);
 }
 
@@ -308,6 +350,7 @@ static const struct route routes[] = {
     {"/v1/faults/{fake}/release", "POST", release_fault},
     {"/v1/k8s/objects", "POST", post_k8s_objects},
     {"/v1/k8s/objects/{group}/{resource}/{namespace}/{name}", "DELETE", delete_k8s_object},
+    {"/v1/k8s/pods/{namespace}/{name}/phase", "POST", post_k8s_pod_phase},
     {"/v1/k8s/audit", "GET", get_k8s_audit},
     {"/v1/k8s/audit", "DELETE", delete_k8s_audit},
     {"/v1/k8s/tokens", "POST", post_k8s_tokens},

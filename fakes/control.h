@@ -10,7 +10,11 @@
  *   DELETE /v1/received/{fake}            the same for one fake
  *   GET    /v1/requests/{fake}[?since=N]  the request log (entries with seq > N)
  *   GET    /v1/faults                     every fake's fault
- *   PUT    /v1/faults/{fake}              installs a fault (fault.h for the JSON)
+ *   PUT    /v1/faults/{fake}              installs a fault (fault.h for the JSON); for the
+ *                                          kubernetes fake, {"status":500,"times":N} makes the
+ *                                          next N API requests answer an InternalError Status
+ *                                          and {"cut_watches":true} drops every open watch at
+ *                                          once (the answer adds "watches_cut":n)
  *   GET    /v1/faults/{fake}              the fault and how many times it fired
  *   DELETE /v1/faults/{fake}              clears it and releases stalled requests
  *   POST   /v1/faults/{fake}/release      releases stalled requests, keeps the fault
@@ -24,6 +28,11 @@
  *                                          /v1/k8s/objects/core/pods/default/web-1,
  *                                          /v1/k8s/objects/rbac.authorization.k8s.io/
  *                                          clusterroles/_/reader; answers the deleted object
+ *   POST   /v1/k8s/pods/{namespace}/{name}/phase
+ *                                          {"phase":"Pending"|"Running"|"Succeeded"|"Failed"}:
+ *                                          the pod's status as its kubelet reports that phase
+ *                                          (conditions, container states), one MODIFIED event;
+ *                                          answers the pod (k8s_api.h)
  *   GET    /v1/k8s/audit                  the Kubernetes API's audit log (k8s_audit.h)
  *   DELETE /v1/k8s/audit                  clears it (DELETE /v1/received does too; neither
  *                                          touches the objects: they are the cluster)

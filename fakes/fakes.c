@@ -188,6 +188,10 @@ static void kubernetes_shutdown(void *self)
 {
     k8s_api_shutdown(self);
 }
+static size_t kubernetes_cut_streams(void *self)
+{
+    return k8s_api_cut_watches(self);
+}
 static int kubernetes_ready(void *self, json_t *ready)
 {
     return json_object_set_new(ready, "kubernetes_admin_token",
@@ -251,6 +255,7 @@ static const struct fake_backend backends[] = {
         .view_otlp = kubernetes_view_otlp,
         .reset = kubernetes_reset,
         .shutdown = kubernetes_shutdown,
+        .cut_streams = kubernetes_cut_streams,
         .ready = kubernetes_ready,
     },
 };

@@ -77,6 +77,10 @@ struct fake_backend {
     /* Optional (NULL = none). Ends whatever keeps a response open (the Kubernetes API's
      * watches) so that the HTTP server can stop: fakes_free calls it before httpd_stop. */
     void (*shutdown)(void *self);
+    /* Optional (NULL = none). Drops every response kept open right now (the Kubernetes API's
+     * watches) and returns how many, for a fault's cut_watches (fault.h); new ones are served as
+     * before. */
+    size_t (*cut_streams)(void *self);
     /* Optional (NULL = none). Adds the backend's own keys to the ready line's object (the
      * Kubernetes API's admin token). Returns 0 or -1 on ENOMEM. */
     int (*ready)(void *self, json_t *ready);

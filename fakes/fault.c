@@ -40,8 +40,9 @@ struct fault {
 /* ---- parsing ---- */
 
 static const char *const known_fields[] = {
-    "status",  "retry_after",      "body", "times", "latency_ms", "stall", "reset", "grpc_status",
-    "message", "retry_info_delay", NULL};
+    "status",      "retry_after", "body",        "times",   "latency_ms",
+    "stall",       "reset",       "grpc_status", "message", "retry_info_delay",
+    "cut_watches", NULL};
 
 static bool is_known_field(const char *key)
 {
@@ -249,7 +250,8 @@ int fault_spec_parse(const char *text, size_t len, struct fault_spec *out, struc
         if (!is_known_field(key)) {
             rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                            "unknown field \"%s\"; known: status, retry_after, body, times, "
-                           "latency_ms, stall, reset, grpc_status, message, retry_info_delay",
+                           "latency_ms, stall, reset, grpc_status, message, retry_info_delay, "
+                           "cut_watches",
                            key);
             goto fail;
         }
@@ -270,6 +272,7 @@ int fault_spec_parse(const char *text, size_t len, struct fault_spec *out, struc
         out->latency_ms = n;
     if ((rc = get_bool(root, "stall", &out->stall, err)) < 0 ||
         (rc = get_bool(root, "reset", &out->reset, err)) < 0 ||
+        (rc = get_bool(root, "cut_watches", &out->cut_watches, err)) < 0 ||
         (rc = get_retry_after(root, out->retry_after, err)) < 0 ||
         (rc = get_grpc_code(root, out, err)) < 0 || (rc = get_message(root, out, err)) < 0 ||
         (rc = get_retry_info_delay(root, out, err)) < 0)
@@ -311,10 +314,10 @@ int fault_spec_parse(const char *text, size_t len, struct fault_spec *out, struc
                        "\"body\" and \"retry_after\" need a \"status\" to answer with");
         goto fail;
     }
-    if (!out->status && !out->has_grpc_code && !out->reset && !out->stall && out->latency_ms == 0) {
+    if (!fault_spec_per_request(out) && !out->cut_watches) {
         rc = error_set(err, -EINVAL, ERROR_PERMANENT,
                        "a fault needs at least one of status, grpc_status, latency_ms, stall, "
-                       "reset");
+                       "reset, cut_watches");
         goto fail;
     }
     if ((rc = derive_terms(out, err)) < 0)
@@ -331,6 +334,12 @@ fail:
     fault_spec_clear(out);
     json_decref(root);
     return rc;
+}
+
+bool fault_spec_per_request(const struct fault_spec *spec)
+{
+    return spec->status || spec->has_grpc_code || spec->reset || spec->stall ||
+           spec->latency_ms > 0;
 }
 
 void fault_spec_clear(struct fault_spec *spec)
@@ -366,6 +375,8 @@ json_t *fault_spec_json(const struct fault_spec *spec)
         rc |= json_object_set_new(o, "latency_ms", json_integer(spec->latency_ms));
     rc |= json_object_set_new(o, "stall", json_boolean(spec->stall));
     rc |= json_object_set_new(o, "reset", json_boolean(spec->reset));
+    if (spec->cut_watches)
+        rc |= json_object_set_new(o, "cut_watches", json_true());
     if (rc) {
         json_decref(o);
         return NULL;

@@ -22,6 +22,13 @@
  * INVALID_ARGUMENT), and one given only in gRPC terms answers HTTP with the status the OTLP
  * receiver maps that code to (receivers.md §1). Derived values are not shown by the fault's view.
  *
+ * `"cut_watches": true` acts once, when the fault is set, on a backend that keeps responses open
+ * (the Kubernetes API's watches, fakes.h `cut_streams`; other fakes refuse it with 400): every
+ * open watch loses its connection at once, and its client re-watches. It combines with the
+ * per-request fields, which are installed first, so that {"cut_watches":true,"status":500,
+ * "times":3} also fails the re-watches and relists that follow; alone it installs nothing (a PUT
+ * replaces the fault, so it clears one set before).
+ *
  * The injector counts how many times the fault has fired, for `GET /v1/faults/{fake}`.
  * Thread-safe: one mutex, held briefly; waiting (latency, stall) happens on a condition variable
  * with the mutex released.
@@ -60,6 +67,7 @@ struct fault_spec {
     char retry_info_delay[FAULT_DELAY_TEXT_MAX]; /* as written, for the view */
     bool http_derived; /* status and body were derived from the gRPC terms */
     bool grpc_derived; /* grpc_code and message were derived from the HTTP terms */
+    bool cut_watches;  /* end the backend's open watches when the fault is set (see above) */
 };
 
 /* The collector's mappings between the two terms (receivers.md §1 "Error mapping"): the HTTP
@@ -72,6 +80,9 @@ int fault_grpc_code_for_http(int status);
  * that do nothing are errors (-EINVAL, message names the field). On success the caller owns
  * `out` (free with fault_spec_clear); on failure `out` holds nothing. */
 int fault_spec_parse(const char *text, size_t len, struct fault_spec *out, struct error *err);
+/* Whether the spec does anything to each request (status, gRPC status, reset, stall, latency):
+ * false for one that only cuts watches. */
+bool fault_spec_per_request(const struct fault_spec *spec);
 /* Frees the body and zeroes the spec. NULL is accepted. */
 void fault_spec_clear(struct fault_spec *spec);
 /* The spec as JSON, absent fields left out. Caller owns; NULL on ENOMEM. */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +24,14 @@
 
 #include "fake_util.h"
 #include "k8s_audit.h"
-#include "k8s_rbac.h"
+#include "k8s_openapi.h"
+#include "k8s_patch.h"
 #include "k8s_proto.h"
+#include "k8s_rbac.h"
 #include "k8s_request.h"
 #include "k8s_resources.h"
 #include "k8s_selector.h"
+#include "k8s_table.h"
 #include "yamljson.h"
 
 #define MASTERS_GROUP "system:masters"
@@ -38,6 +42,7 @@
 #define WATCH_SLICE_MS 1000 /* how long a stream waits before it looks at its client again */
 #define NAME_MAX_LEN 512
 #define GROUP_MAX_LEN 256
+#define PATCH_ATTEMPTS 5 /* GuaranteedUpdate retries a conflict it caused itself */
 
 /* ---- identities and tokens ---- */
 
@@ -95,7 +100,12 @@ struct watch_stream {
     struct k8s_store_watcher *watcher;
     struct selectors selectors;
     bool allow_bookmarks;
-    bool closing; /* the timeout passed: drain what is queued, then end */
+    bool closing;    /* the timeout passed: drain what is queued, then end */
+    atomic_bool cut; /* k8s_api_cut_watches: drop the connection instead of ending the body */
+    /* A Table watch (kubectl get -w): object events become Tables, the first with its column
+     * definitions; table.version NULL for plain events. */
+    const struct k8s_resource_type *rt;
+    struct k8s_table_options table;
     long long deadline_ms, next_bookmark_ms;
     char *pending; /* the event being sent */
     size_t pending_len, pending_off;
@@ -325,6 +335,28 @@ static void answer_status(struct call *c, int code, const char *reason, const ch
     answer_json(c, code, status_json(code, reason, message), NULL);
 }
 
+/* status_json with `details` (stolen) before "code", where the API server writes them. */
+static json_t *status_with_details(int code, const char *reason, const char *message,
+                                   json_t *details)
+{
+    json_t *s = status_json(code, reason, message);
+    if (!s || !details || json_object_del(s, "code") ||
+        json_object_set_new(s, "details", json_incref(details)) ||
+        json_object_set_new(s, "code", json_integer(code))) {
+        json_decref(s);
+        s = NULL;
+    }
+    json_decref(details);
+    return s;
+}
+
+static void answer_too_large(struct call *c)
+{
+    char message[96];
+    snprintf(message, sizeof(message), "Request entity too large: limit is %u", K8S_API_MAX_BODY);
+    answer_status(c, 413, "RequestEntityTooLarge", message);
+}
+
 /* Go's http.NotFound: what the API server's final handler answers for a path nobody serves. */
 static void answer_page_not_found(struct call *c)
 {
@@ -378,6 +410,15 @@ void k8s_api_refuse(struct k8s_api *api, int status, const char *message,
         return;
     }
     struct call c = {.api = api, .resp = resp};
+    if (status == 500) {
+        /* errors.NewInternalError: the cause in the message and in details.causes */
+        const char *cause = message ? message : K8S_API_FAULT_CAUSE;
+        char text[ERROR_MESSAGE_MAX];
+        snprintf(text, sizeof(text), "Internal error occurred: %s", cause);
+        json_t *details = json_pack("{s:[{s:s}]}", "causes", "message", cause);
+        answer_json(&c, 500, status_with_details(500, "InternalError", text, details), NULL);
+        return;
+    }
     answer_status(&c, status, reason_of_status(status),
                   message ? message : fake_util_status_text(status));
 }
@@ -538,9 +579,20 @@ static void watch_stream_free(void *ctx)
 static int watch_take_event(struct watch_stream *s, struct k8s_store_event *event)
 {
     json_t *wire = k8s_store_event_json(event);
+    bool object_event = event->type != K8S_EVENT_BOOKMARK && event->type != K8S_EVENT_ERROR;
     k8s_store_event_clear(event);
     if (!wire)
         return -ENOMEM;
+    if (s->table.version && object_event) {
+        /* a Table per event; bookmarks and ERROR Statuses go as they are */
+        s->table.now_s = fake_util_now_ms() / 1000;
+        json_t *table = k8s_table_of_object(s->rt, json_object_get(wire, "object"), &s->table);
+        if (!table || json_object_set_new(wire, "object", table)) {
+            json_decref(wire);
+            return -ENOMEM;
+        }
+        s->table.no_headers = true; /* headers on the first event only, as the WatchServer does */
+    }
     size_t len = json_dumpb(wire, NULL, 0, JSON_COMPACT);
     char *text = malloc(len + 1);
     if (!text || json_dumpb(wire, text, len, JSON_COMPACT) != len) {
@@ -601,8 +653,8 @@ static long watch_next(void *ctx, struct MHD_Connection *connection, uint8_t *bu
         if (rc == -EAGAIN && !s->closing)
             continue;
         /* Drained after the timeout, or the watch ended (-EPIPE): a complete body either way;
-         * -ENOMEM drops the connection so the client re-watches. */
-        return rc == -ENOMEM ? -1 : 0;
+         * -ENOMEM or a cut drops the connection so the client re-watches. */
+        return rc == -ENOMEM || atomic_load(&s->cut) ? -1 : 0;
     }
 }
 
@@ -631,6 +683,23 @@ static long long query_count(const char *text)
     return n;
 }
 
+/* Whether the answer is a Table because Accept asks for one (k8s_table.h): fills *o and returns
+ * 1; 0 for a plain answer; -1 after answering 400 for a bad includeObject. */
+static int table_wanted(struct call *c, struct k8s_table_options *o)
+{
+    const char *version = k8s_table_version_wanted(httpd_request_header(c->req, "Accept"));
+    if (!version)
+        return 0;
+    *o = (struct k8s_table_options){.version = version, .now_s = fake_util_now_ms() / 1000};
+    struct error err = {0};
+    if (k8s_table_include_parse(httpd_request_query(c->req, "includeObject"), &o->include, &err) <
+        0) {
+        answer_bad_request(c, err.message);
+        return -1;
+    }
+    return 1;
+}
+
 static void serve_watch(struct call *c, struct k8s_store_type *type,
                         const struct k8s_resource_type *rt, const char *namespace)
 {
@@ -648,6 +717,14 @@ static void serve_watch(struct call *c, struct k8s_store_type *type,
         watch_stream_free(s);
         return;
     }
+    int table = table_wanted(c, &s->table);
+    if (table < 0) {
+        watch_stream_free(s);
+        return;
+    }
+    if (!table)
+        s->table.version = NULL;
+    s->rt = rt;
     s->allow_bookmarks = parse_bool(httpd_request_query(c->req, "allowWatchBookmarks"));
     long long now = monotonic_ms();
     s->deadline_ms = now + 1000 * (timeout > 0 ? timeout : K8S_API_DEFAULT_WATCH_SECONDS);
@@ -688,6 +765,19 @@ static void serve_watch(struct call *c, struct k8s_store_type *type,
     c->resp->stream_ctx = s;
 }
 
+size_t k8s_api_cut_watches(struct k8s_api *api)
+{
+    size_t cut = 0;
+    pthread_mutex_lock(&api->watches_mutex);
+    for (struct watch_stream *s = api->watches; s; s = s->next) {
+        atomic_store(&s->cut, true);
+        k8s_store_watch_stop(s->watcher);
+        cut++;
+    }
+    pthread_mutex_unlock(&api->watches_mutex);
+    return cut;
+}
+
 void k8s_api_shutdown(struct k8s_api *api)
 {
     if (!api)
@@ -709,6 +799,10 @@ static void serve_list(struct call *c, struct k8s_store_type *type,
         answer_bad_request(c, "limit must be a non-negative integer");
         return;
     }
+    struct k8s_table_options table_options;
+    int table = table_wanted(c, &table_options);
+    if (table < 0)
+        return;
     struct selectors s = {0};
     if (selectors_parse(c, rt, &s) < 0)
         return;
@@ -725,10 +819,17 @@ static void serve_list(struct call *c, struct k8s_store_type *type,
     struct k8s_store_list_result result = {0};
     struct error err = {0};
     int rc = k8s_store_list(c->api->store, type, &options, &result, &err);
-    if (rc < 0)
+    if (rc < 0) {
         answer_json(c, k8s_store_http_status(rc), k8s_store_list_status_json(&err, &result), NULL);
-    else
-        answer_json(c, 200, k8s_store_list_json(type, &result), NULL);
+    } else {
+        json_t *list = k8s_store_list_json(type, &result);
+        if (table && list) {
+            json_t *as_table = k8s_table_of_list(rt, list, &table_options);
+            json_decref(list);
+            list = as_table;
+        }
+        answer_json(c, 200, list, NULL);
+    }
     k8s_store_list_result_clear(&result);
     selectors_clear(&s);
 }
@@ -737,10 +838,7 @@ static void serve_list(struct call *c, struct k8s_store_type *type,
 static json_t *request_object(struct call *c)
 {
     if (c->req->body_too_large) {
-        char message[96];
-        snprintf(message, sizeof(message), "Request entity too large: limit is %u",
-                 K8S_API_MAX_BODY);
-        answer_status(c, 413, "RequestEntityTooLarge", message);
+        answer_too_large(c);
         return NULL;
     }
     /* JSON bodies, and the protobuf ones k8s_proto.h decodes: for any other body the API
@@ -787,27 +885,41 @@ static const char *metadata_name(const json_t *object)
     return json_string_value(json_object_get(json_object_get(object, "metadata"), "name"));
 }
 
+/* checkName: an update or a patch may not rename the object. False after answering 400. */
+static bool name_matches_url(struct call *c, const json_t *object)
+{
+    const char *name = metadata_name(object);
+    if (name && !strcmp(name, c->info.name))
+        return true;
+    char message[700];
+    snprintf(message, sizeof(message),
+             "the name of the object (%.253s) does not match the name on the URL (%.253s)",
+             name ? name : "", c->info.name);
+    answer_bad_request(c, message);
+    return false;
+}
+
+static const char *metadata_resource_version(const json_t *object)
+{
+    return json_string_value(
+        json_object_get(json_object_get(object, "metadata"), "resourceVersion"));
+}
+
 static void serve_write(struct call *c, struct k8s_store_type *type, const char *namespace)
 {
     json_t *object = request_object(c);
     if (!object)
         return;
-    const char *verb = c->info.verb;
     const char *body_name = metadata_name(object);
     json_t *out = NULL;
     struct error err = {0};
     int rc, status;
-    if (!strcmp(verb, "create")) {
+    if (!strcmp(c->info.verb, "create")) {
         rc = k8s_store_create(c->api->store, type, namespace, object, &out, &err);
         status = 201;
     } else {
-        if (!body_name || strcmp(body_name, c->info.name)) {
-            char message[700];
-            snprintf(message, sizeof(message),
-                     "the name of the object (%.253s) does not match the name on the URL (%.253s)",
-                     body_name ? body_name : "", c->info.name);
+        if (!name_matches_url(c, object)) {
             json_decref(object);
-            answer_bad_request(c, message);
             return;
         }
         rc = k8s_store_update(c->api->store, type, namespace, object, &out, &err);
@@ -820,6 +932,179 @@ static void serve_write(struct call *c, struct k8s_store_type *type, const char 
         answer_json(c, status, out, NULL);
     }
     json_decref(object);
+}
+
+/* The stored object with the status of `source` and its resourceVersion (the precondition): what
+ * a write to the status subresource changes. New reference; NULL on ENOMEM. */
+static json_t *with_status_of(const json_t *current, const json_t *source)
+{
+    json_t *updated = json_deep_copy(current);
+    json_t *meta = updated ? json_object_get(updated, "metadata") : NULL;
+    const json_t *status = json_object_get(source, "status");
+    const json_t *rv = json_object_get(json_object_get(source, "metadata"), "resourceVersion");
+    int rc = !updated || !json_is_object(meta);
+    if (!rc && status)
+        rc = json_object_set_new(updated, "status", json_deep_copy(status));
+    else if (!rc)
+        json_object_del(updated, "status");
+    if (!rc && rv)
+        rc = json_object_set_new(meta, "resourceVersion", json_deep_copy(rv));
+    else if (!rc)
+        json_object_del(meta, "resourceVersion");
+    if (rc) {
+        json_decref(updated);
+        return NULL;
+    }
+    return updated;
+}
+
+/* PUT .../status: the body's status replaces the stored one, nothing else changes. */
+static void serve_status_update(struct call *c, struct k8s_store_type *type, const char *namespace)
+{
+    json_t *object = request_object(c);
+    if (!object)
+        return;
+    json_t *current = NULL, *updated = NULL, *out = NULL;
+    struct error err = {0};
+    if (!name_matches_url(c, object))
+        goto done;
+    if (k8s_store_get(c->api->store, type, namespace, c->info.name, &current, &err) < 0) {
+        answer_store_error(c, &err, type, c->info.name);
+        goto done;
+    }
+    updated = with_status_of(current, object);
+    if (!updated) {
+        answer_status(c, 500, "InternalError", "out of memory");
+        goto done;
+    }
+    if (k8s_store_update(c->api->store, type, namespace, updated, &out, &err) < 0) {
+        answer_store_error(c, &err, type, c->info.name);
+        goto done;
+    }
+    c->items = 1;
+    answer_json(c, 200, out, NULL);
+done:
+    json_decref(object);
+    json_decref(current);
+    json_decref(updated);
+}
+
+static void answer_patch_error(struct call *c, const struct error *err)
+{
+    int status = k8s_patch_http_status(err->code);
+    const char *reason = k8s_patch_reason(err->code);
+    if (status == 422) /* NewGenericServerResponse / NewInvalid: details present, empty */
+        answer_json(c, status, status_with_details(status, reason, err->message, json_object()),
+                    NULL);
+    else
+        answer_status(c, status, reason, err->message);
+}
+
+/* PATCH of an object (or of its status, `status_only`): patch.go's patcher. The patch is applied
+ * to the stored object and the result goes through the update path (precondition, generation,
+ * MODIFIED event). A conflict with a write that came in between is retried with the new object,
+ * as GuaranteedUpdate retries; a resourceVersion the patch sets itself is a precondition and its
+ * conflict is final. */
+static void serve_patch(struct call *c, struct k8s_store_type *type,
+                        const struct k8s_resource_type *rt, const char *namespace, bool status_only)
+{
+    struct error err = {0};
+    enum k8s_patch_type patch_type;
+    if (k8s_patch_type_of(httpd_request_header(c->req, "Content-Type"), rt, &patch_type, &err) <
+        0) {
+        answer_status(c, 415, "UnsupportedMediaType", err.message);
+        return;
+    }
+    if (c->req->body_too_large) {
+        answer_too_large(c);
+        return;
+    }
+    for (int attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+        json_t *current = NULL, *patched = NULL, *updated = NULL, *out = NULL;
+        if (k8s_store_get(c->api->store, type, namespace, c->info.name, &current, &err) < 0) {
+            answer_store_error(c, &err, type, c->info.name);
+            return;
+        }
+        int rc = k8s_patch_apply(patch_type, rt, current, (const char *)c->req->body,
+                                 c->req->body_len, &patched, &err);
+        if (rc < 0) {
+            json_decref(current);
+            answer_patch_error(c, &err);
+            return;
+        }
+        if (!name_matches_url(c, patched)) {
+            json_decref(current);
+            json_decref(patched);
+            return;
+        }
+        updated = status_only ? with_status_of(current, patched) : json_incref(patched);
+        const char *was = metadata_resource_version(current);
+        const char *wanted = metadata_resource_version(patched);
+        bool own_precondition = wanted && wanted[0] && (!was || strcmp(wanted, was));
+        rc = updated ? k8s_store_update(c->api->store, type, namespace, updated, &out, &err)
+                     : error_set(&err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+        json_decref(current);
+        json_decref(patched);
+        json_decref(updated);
+        if (rc == -EBUSY && !own_precondition)
+            continue;
+        if (rc < 0) {
+            answer_store_error(c, &err, type, c->info.name);
+            return;
+        }
+        c->items = 1;
+        answer_json(c, 200, out, NULL);
+        return;
+    }
+    answer_store_error(c, &err, type, c->info.name); /* a conflict every time */
+}
+
+/* DELETE on a collection: the generic store's DeleteCollection lists what the selectors match,
+ * deletes each (one gone meanwhile is no error), and answers the list as it was listed. Not
+ * atomic there either: a failure leaves what was deleted deleted. */
+static void serve_delete_collection(struct call *c, struct k8s_store_type *type,
+                                    const struct k8s_resource_type *rt, const char *namespace)
+{
+    if (c->req->body_too_large) {
+        answer_too_large(c);
+        return;
+    }
+    struct selectors s = {0};
+    if (selectors_parse(c, rt, &s) < 0)
+        return;
+    bool filtered = s.labels || s.fields;
+    struct k8s_store_list_options options = {
+        .namespace = namespace,
+        .match = filtered ? match_selectors : NULL,
+        .match_ctx = filtered ? &s : NULL,
+    };
+    struct k8s_store_list_result result = {0};
+    struct error err = {0};
+    int rc = k8s_store_list(c->api->store, type, &options, &result, &err);
+    if (rc < 0) {
+        answer_json(c, k8s_store_http_status(rc), k8s_store_list_status_json(&err, &result), NULL);
+        goto done;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(result.items, i, item)
+    {
+        const json_t *meta = json_object_get(item, "metadata");
+        const char *name = json_string_value(json_object_get(meta, "name"));
+        const char *ns = json_string_value(json_object_get(meta, "namespace"));
+        rc = k8s_store_delete(c->api->store, type, ns, name ? name : "", NULL, &err);
+        if (rc == -ENOENT)
+            continue;
+        if (rc < 0) {
+            answer_store_error(c, &err, type, name);
+            goto done;
+        }
+        c->items++;
+    }
+    answer_json(c, 200, k8s_store_list_json(type, &result), NULL);
+done:
+    k8s_store_list_result_clear(&result);
+    selectors_clear(&s);
 }
 
 /* Whether the space-separated `verbs` of the table has `verb`. */
@@ -836,12 +1121,13 @@ static bool has_verb(const char *verbs, const char *verb)
     return false;
 }
 
-static bool has_subresource(const struct k8s_resource_type *rt, const char *name)
+static const struct k8s_subresource *subresource_of(const struct k8s_resource_type *rt,
+                                                    const char *name)
 {
     for (size_t i = 0; i < K8S_MAX_SUBRESOURCES; i++)
         if (rt->subresources[i].name && !strcmp(rt->subresources[i].name, name))
-            return true;
-    return false;
+            return &rt->subresources[i];
+    return NULL;
 }
 
 /* POST selfsubjectaccessreviews: the caller's own question, answered by the same authorizer. */
@@ -940,17 +1226,30 @@ static void serve_resource(struct call *c)
         return;
     }
     if (info->subresource[0]) {
-        if (!has_subresource(rt, info->subresource))
+        const struct k8s_subresource *sub = subresource_of(rt, info->subresource);
+        bool status = sub && !strcmp(sub->name, "status");
+        if (!sub)
             answer_status(c, 404, "NotFound", "the server could not find the requested resource");
-        else if (strcmp(verb, "get"))
-            answer_method_not_allowed(c);
-        else
+        else if (!strcmp(verb, "get"))
             goto get;
+        else if (status && !strcmp(verb, "patch") && has_verb(sub->verbs, verb))
+            serve_patch(c, type, rt, namespace, true);
+        else if (status && !strcmp(verb, "update") && has_verb(sub->verbs, verb))
+            serve_status_update(c, type, namespace);
+        else
+            answer_method_not_allowed(c);
         return;
     }
-    if (!has_verb(rt->verbs, verb) || !strcmp(verb, "patch") || !strcmp(verb, "deletecollection") ||
-        (!strcmp(verb, "create") && info->name[0])) {
+    if (!has_verb(rt->verbs, verb) || (!strcmp(verb, "create") && info->name[0])) {
         answer_method_not_allowed(c);
+        return;
+    }
+    if (!strcmp(verb, "patch")) {
+        serve_patch(c, type, rt, namespace, false);
+        return;
+    }
+    if (!strcmp(verb, "deletecollection")) {
+        serve_delete_collection(c, type, rt, namespace);
         return;
     }
     if (!strcmp(verb, "list")) {
@@ -980,11 +1279,21 @@ static void serve_resource(struct call *c)
         answer_method_not_allowed(c);
         return;
     }
-get:
-    if (k8s_store_get(c->api->store, type, namespace, info->name, &out, &err) < 0)
+get:;
+    struct k8s_table_options table_options;
+    int table = info->subresource[0] ? 0 : table_wanted(c, &table_options);
+    if (table < 0)
+        return;
+    if (k8s_store_get(c->api->store, type, namespace, info->name, &out, &err) < 0) {
         answer_store_error(c, &err, type, info->name);
-    else
-        answer_json(c, 200, out, NULL);
+        return;
+    }
+    if (table) {
+        json_t *as_table = k8s_table_of_object(rt, out, &table_options);
+        json_decref(out);
+        out = as_table;
+    }
+    answer_json(c, 200, out, NULL);
 }
 
 /* ---- non-resource paths ---- */
@@ -1025,6 +1334,15 @@ static void serve_non_resource(struct call *c)
     }
     if (!strcmp(path, "/version")) {
         answer_json(c, 200, k8s_discovery_version(), NULL);
+        return;
+    }
+    if (!strncmp(path, "/openapi/v3", strlen("/openapi/v3"))) {
+        int found = 0;
+        json_t *doc = k8s_openapi_document(path, &found);
+        if (found)
+            answer_json(c, 200, doc, NULL);
+        else
+            answer_page_not_found(c);
         return;
     }
     if (!strcmp(path, "/api") || !strcmp(path, "/apis")) {
@@ -1476,6 +1794,183 @@ json_t *k8s_api_delete_object(struct k8s_api *api, const char *group, const char
     }
     *status = 200;
     return out;
+}
+
+/* ---- pod phases, as a kubelet reports them (pkg/kubelet/status/generate.go) ---- */
+
+static const char *const pod_phases[] = {"Pending", "Running", "Succeeded", "Failed"};
+
+/* One condition, its lastTransitionTime kept when its status does not change. */
+static json_t *pod_condition(const json_t *old_status, const char *type, bool value,
+                             const char *reason, const char *message, const char *now)
+{
+    const char *status = value ? "True" : "False";
+    const char *since = now;
+    size_t i;
+    json_t *old;
+    json_array_foreach(json_object_get(old_status, "conditions"), i, old)
+    {
+        const char *t = json_string_value(json_object_get(old, "type"));
+        const char *s = json_string_value(json_object_get(old, "status"));
+        const char *when = json_string_value(json_object_get(old, "lastTransitionTime"));
+        if (t && !strcmp(t, type) && s && !strcmp(s, status) && when)
+            since = when;
+    }
+    json_t *c = json_pack("{s:s,s:s,s:n,s:s}", "type", type, "status", status, "lastProbeTime",
+                          "lastTransitionTime", since);
+    if (c && reason && json_object_set_new(c, "reason", json_string(reason))) {
+        json_decref(c);
+        return NULL;
+    }
+    if (c && message && json_object_set_new(c, "message", json_string(message))) {
+        json_decref(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The status of a container in `phase`; restart count and last state kept from before. */
+static json_t *container_status(const json_t *container, const json_t *old, const char *phase,
+                                const char *now)
+{
+    const char *name = json_string_value(json_object_get(container, "name"));
+    const char *image = json_string_value(json_object_get(container, "image"));
+    const json_t *old_state = json_object_get(old, "state");
+    const char *started =
+        json_string_value(json_object_get(json_object_get(old_state, "running"), "startedAt"));
+    json_t *state;
+    bool running = !strcmp(phase, "Running");
+    if (!strcmp(phase, "Pending"))
+        state = json_pack("{s:{s:s}}", "waiting", "reason", "ContainerCreating");
+    else if (running)
+        state = json_pack("{s:{s:s}}", "running", "startedAt", started ? started : now);
+    else
+        state = json_pack("{s:{s:i,s:s,s:s,s:s}}", "terminated", "exitCode",
+                          !strcmp(phase, "Succeeded") ? 0 : 1, "reason",
+                          !strcmp(phase, "Succeeded") ? "Completed" : "Error", "startedAt",
+                          started ? started : now, "finishedAt", now);
+    json_t *last = json_object_get(old, "lastState");
+    json_t *status = json_pack("{s:s,s:s,s:s,s:b,s:I,s:b,s:o}", "name", name ? name : "", "image",
+                               image ? image : "", "imageID", "", "ready", running, "restartCount",
+                               json_integer_value(json_object_get(old, "restartCount")), "started",
+                               running, "state", state);
+    if (status &&
+        json_object_set_new(status, "lastState", last ? json_deep_copy(last) : json_object())) {
+        json_decref(status);
+        return NULL;
+    }
+    return status;
+}
+
+/* `pod`'s status moved to `phase` (see k8s_api.h). New reference; NULL on ENOMEM. */
+static json_t *pod_status_in_phase(const json_t *pod, const char *phase)
+{
+    char now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const json_t *spec = json_object_get(pod, "spec");
+    const json_t *old = json_object_get(pod, "status");
+    json_t *status = json_is_object(old) ? json_deep_copy(old) : json_object();
+    json_t *statuses = json_array(), *conditions = json_array();
+    int rc = !status || !statuses || !conditions;
+    char unready[ERROR_MESSAGE_MAX] = "containers with unready status: [";
+    size_t i;
+    json_t *container;
+    json_array_foreach(json_object_get(spec, "containers"), i, container)
+    {
+        const char *name = json_string_value(json_object_get(container, "name"));
+        const json_t *before = NULL;
+        size_t k;
+        json_t *cs;
+        json_array_foreach(json_object_get(old, "containerStatuses"), k, cs)
+        {
+            const char *n = json_string_value(json_object_get(cs, "name"));
+            if (n && name && !strcmp(n, name))
+                before = cs;
+        }
+        rc = rc || json_array_append_new(statuses, container_status(container, before, phase, now));
+        size_t used = strlen(unready);
+        snprintf(unready + used, sizeof(unready) - used, "%s%s", i ? " " : "", name ? name : "");
+    }
+    size_t used = strlen(unready);
+    snprintf(unready + used, sizeof(unready) - used, "]");
+    bool running = !strcmp(phase, "Running"), pending = !strcmp(phase, "Pending");
+    const char *why = running                       ? NULL
+                      : pending                     ? "ContainersNotReady"
+                      : !strcmp(phase, "Succeeded") ? "PodCompleted"
+                                                    : "PodFailed";
+    const char *what = pending ? unready : NULL;
+    const char *node = json_string_value(json_object_get(spec, "nodeName"));
+    bool scheduled = node && node[0];
+    if (scheduled) {
+        rc = rc || json_array_append_new(conditions, pod_condition(old, "PodReadyToStartContainers",
+                                                                   running, NULL, NULL, now));
+        rc = rc || json_array_append_new(conditions,
+                                         pod_condition(old, "Initialized", true, NULL, NULL, now));
+        rc = rc || json_array_append_new(conditions,
+                                         pod_condition(old, "Ready", running, why, what, now));
+        rc = rc || json_array_append_new(
+                       conditions, pod_condition(old, "ContainersReady", running, why, what, now));
+    }
+    rc = rc || json_array_append_new(conditions,
+                                     pod_condition(old, "PodScheduled", scheduled,
+                                                   scheduled ? NULL : "Unschedulable", NULL, now));
+    rc = rc || json_object_set_new(status, "phase", json_string(phase));
+    rc = rc || json_object_set(status, "conditions", conditions);
+    rc = rc || json_object_set(status, "containerStatuses", statuses);
+    if (!rc && !pending && !json_object_get(status, "startTime"))
+        rc = json_object_set_new(status, "startTime", json_string(now));
+    json_decref(statuses);
+    json_decref(conditions);
+    if (rc) {
+        json_decref(status);
+        return NULL;
+    }
+    return status;
+}
+
+json_t *k8s_api_set_pod_phase(struct k8s_api *api, const char *namespace, const char *name,
+                              const char *text, size_t len, int *status)
+{
+    json_error_t jerr;
+    json_t *request = json_loadb(text ? text : "", len, 0, &jerr);
+    const char *phase = json_string_value(json_object_get(request, "phase"));
+    bool known = false;
+    for (size_t i = 0; phase && i < sizeof(pod_phases) / sizeof(pod_phases[0]); i++)
+        known = known || !strcmp(phase, pod_phases[i]);
+    json_t *answer = NULL;
+    if (!known) {
+        *status = 400;
+        answer = error_body("want {\"phase\":\"Pending\"|\"Running\"|\"Succeeded\"|\"Failed\"}");
+        goto done;
+    }
+    struct k8s_store_type *type = k8s_store_find(api->store, "", "pods");
+    struct error err = {0};
+    for (int attempt = 0; attempt < PATCH_ATTEMPTS; attempt++) {
+        json_t *pod = NULL;
+        if (k8s_store_get(api->store, type, namespace, name, &pod, &err) < 0)
+            break;
+        json_t *moved = pod_status_in_phase(pod, phase);
+        int rc = moved ? json_object_set_new(pod, "status", moved) : -1;
+        rc = rc ? error_set(&err, -ENOMEM, ERROR_PERMANENT, "out of memory")
+                : k8s_store_update(api->store, type, namespace, pod, &answer, &err);
+        json_decref(pod);
+        if (rc != -EBUSY) /* a write that came in between: again, from the new pod */
+            break;
+    }
+    if (!answer) {
+        *status = err.code == -ENOENT ? 404 : 500;
+        answer = error_body(err.message);
+        goto done;
+    }
+    *status = 200;
+done:
+    json_decref(request);
+    if (!answer)
+        *status = 500;
+    return answer;
 }
 
 json_t *k8s_api_view(struct k8s_api *api)

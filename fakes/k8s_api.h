@@ -23,24 +23,27 @@
  *
  * Routes:
  *   /version, /api, /apis (aggregated discovery v2 when Accept asks for it, legacy otherwise),
- *   /api/v1, /apis/<g>, /apis/<g>/<v>; /healthz, /livez, /readyz answer `ok`; everything else
- *   outside the resource paths, /openapi/v2 and /openapi/v3 included, is Go's plain
- *   `404 page not found`.
- *   Resources: get, list, watch (streamed), create (POST), update (PUT), delete; a `get` of a
- *   subresource the table lists (pods/status) answers the object, as the status subresource
- *   does. POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews answers 201 with
+ *   /api/v1, /apis/<g>, /apis/<g>/<v>; /openapi/v3 and its group-version documents, reduced to
+ *   what kubectl reads (k8s_openapi.h); /healthz, /livez, /readyz answer `ok`; everything else
+ *   outside the resource paths, /openapi/v2 included, is Go's plain `404 page not found`.
+ *   Resources: get, list, watch (streamed), create (POST), update (PUT), patch (PATCH: JSON,
+ *   merge and strategic merge patches, k8s_patch.h), delete, deletecollection (DELETE on a
+ *   collection, with selectors: answers the list of what it deleted as it was listed); a `get`
+ *   of a subresource the table lists (pods/status) answers the object, and PATCH or PUT of
+ *   .../status changes only the status, as the status subresource does. Patches and status
+ *   writes go through the same update as PUT: resourceVersion, generation, MODIFIED event,
+ *   RBAC verb `patch`, audit. get, list and watch answer Tables (k8s_table.h) when Accept asks
+ *   for `application/json;as=Table;v=v1;g=meta.k8s.io`, as kubectl get and get -w do.
+ *   POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews answers 201 with
  *   status{allowed, reason}.
  *
  * Choices where upstream is unconfirmed or out of scope (say them, do not hide them):
  *   - A resource unknown under a known group-version: 404 Status NotFound `the server could not
  *     find the requested resource` (the text kubectl shows; the exact upstream body is
  *     unconfirmed, pipeline.md §12). An unknown group-version: Go's plain 404.
- *   - Not served, answered with a Status instead: patch (kubectl apply's strategic merge
- *     included) and deletecollection: 405 MethodNotAllowed `the server does not allow this
- *     method on the requested resource`; any other verb a type does not list: the same 405;
- *     SelfSubjectRulesReview and SubjectAccessReview: 501 NotImplemented Status. `as=Table` in
- *     Accept is ignored: the plain list comes back, and kubectl falls back to client-side
- *     printing (pipeline.md §10).
+ *   - Any verb a type does not list: 405 MethodNotAllowed `the server does not allow this
+ *     method on the requested resource`; SelfSubjectRulesReview and SubjectAccessReview: 501
+ *     NotImplemented Status; server-side apply (application/apply-patch+yaml): 415.
  *   - Bodies past K8S_API_MAX_BODY: 413 RequestEntityTooLarge. Bad JSON: 400 BadRequest.
  *   - A watch without timeoutSeconds lasts K8S_API_DEFAULT_WATCH_SECONDS (the API server picks
  *     between 30 and 60 minutes). With allowWatchBookmarks=true a BOOKMARK goes every minute and
@@ -67,6 +70,8 @@
 #define K8S_API_MAX_TOKENS 1024
 #define K8S_API_MAX_GROUPS 16
 #define K8S_API_ADMIN_USER "kubernetes-admin"
+/* The cause of a 500 fault given without a message of its own. */
+#define K8S_API_FAULT_CAUSE "fault injected by otel-fakes"
 
 struct k8s_api;
 
@@ -86,7 +91,9 @@ void k8s_api_shutdown(struct k8s_api *api);
  * delete that succeeded, else 0). */
 void k8s_api_handle(struct k8s_api *api, const struct http_request *req, struct http_response *resp,
                     size_t *items);
-/* Answers `status` with a Status body (a fault); `message` NULL = Go's status text. */
+/* Answers `status` with a Status body (a fault); `message` NULL = Go's status text. A 500 is an
+ * InternalError worded as errors.NewInternalError words it: `Internal error occurred: <message,
+ * or K8S_API_FAULT_CAUSE>`, the same text in details.causes. */
 void k8s_api_refuse(struct k8s_api *api, int status, const char *message,
                     struct http_response *resp);
 
@@ -119,6 +126,22 @@ json_t *k8s_api_apply(struct k8s_api *api, const char *text, size_t len, int *st
  * body {"error":...} with *status 404 (unknown type or object) / 500. NULL only on ENOMEM. */
 json_t *k8s_api_delete_object(struct k8s_api *api, const char *group, const char *resource,
                               const char *namespace, const char *name, int *status);
+
+/* Ends every open watch at once by dropping its connection (no end of the chunked body), as a
+ * restarting API server or a broken connection does; clients re-watch, and new watches are
+ * accepted as before. Returns how many were cut. Any thread. */
+size_t k8s_api_cut_watches(struct k8s_api *api);
+
+/* Moves the pod namespace/name to `phase` (request JSON {"phase":"Pending"|"Running"|
+ * "Succeeded"|"Failed"}) as its kubelet would report it: status.phase, the five conditions
+ * (PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled, with the
+ * kubelet's reasons: ContainersNotReady, PodCompleted, PodFailed), a containerStatuses entry per
+ * container (waiting ContainerCreating, running, terminated Completed with exit code 0 or Error
+ * with 1) and startTime; restart counts, IPs and last states stay. One update: MODIFIED for
+ * watchers. Returns the pod with *status 200, or {"error":...} with 400 (bad request) / 404 (no
+ * such pod) / 500. NULL only on ENOMEM. */
+json_t *k8s_api_set_pod_phase(struct k8s_api *api, const char *namespace, const char *name,
+                              const char *text, size_t len, int *status);
 
 /* The audit log as a JSON array (k8s_audit.h). Caller owns; NULL on ENOMEM. */
 json_t *k8s_api_audit_view(struct k8s_api *api);

@@ -204,7 +204,8 @@ static void test_discovery_aggregated_when_accept_asks_else_legacy(void **state)
 static void test_unknown_paths_are_404_as_upstream(void **state)
 {
     struct fixture *fx = *state;
-    const char *plain[] = {"/apis/nothing.example.com/v1", "/openapi/v2", "/openapi/v3"};
+    const char *plain[] = {"/apis/nothing.example.com/v1", "/openapi/v2",
+                           "/openapi/v3/apis/nothing.example.com/v1"};
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
         struct reply r;
         http("GET", fx->api, plain[i], fx->admin, NULL, NULL, &r);

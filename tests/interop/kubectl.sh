@@ -4,7 +4,11 @@
 # applied through the control API. Checks what a user would: listing works and says what kind
 # it lists, discovery knows the monitoring.coreos.com types, and `kubectl auth can-i` (which
 # posts its review as protobuf) answers yes and no with kubectl's exit codes for the
-# collector's service account.
+# collector's service account. Then the writes: `kubectl apply` of a Deployment, a ConfigMap
+# and a ServiceMonitor (created, then configured by strategic merge and merge patches, then
+# unchanged), `kubectl get pods` printing the server's Table, `kubectl get pods -w` following a
+# pod whose phase the control API moves, and `kubectl delete pods -l`. kubectl must write
+# nothing to stderr in any of them: no warning, no fallback.
 #
 #   tests/interop/kubectl.sh OTEL_FAKES SOURCE_DIR
 set -euo pipefail
@@ -64,7 +68,7 @@ users: [{name: admin, user: {token: "$admin"}}]
 contexts: [{name: fake, context: {cluster: fake, user: admin}}]
 current-context: fake
 CONF
-export KUBECONFIG=$work/kubeconfig
+export KUBECONFIG=$work/kubeconfig KUBECACHEDIR=$work/cache
 
 kubectl version >"$work/out" 2>&1 || fail "kubectl version: $(cat "$work/out")"
 grep -q 'Server Version: v1.32.0' "$work/out" || fail "kubectl version: $(cat "$work/out")"
@@ -91,4 +95,126 @@ can_i yes 0 list pods -A
 can_i yes 0 watch pods -A
 can_i no 1 list replicasets.apps -A
 can_i no 1 list namespaces
+
+# quiet NAME ARGS...: kubectl ARGS, which must succeed and write nothing to stderr; stdout is
+# left in $work/out.
+quiet() {
+  local name=$1
+  shift
+  kubectl "$@" >"$work/out" 2>"$work/err" || fail "$name: kubectl $* failed: $(cat "$work/err")"
+  [ -s "$work/err" ] && fail "$name: kubectl $* wrote to stderr: $(cat "$work/err")"
+  return 0
+}
+# expect NAME REGEX...: every REGEX matches a line of $work/out.
+expect() {
+  local name=$1 regex
+  shift
+  for regex in "$@"; do
+    grep -Eq "$regex" "$work/out" || fail "$name: no line matches '$regex' in: $(cat "$work/out")"
+  done
+}
+# wait_for FILE REGEX WHAT: polls FILE for a line matching REGEX, 5 ms doubling to 500 ms
+# between looks, for at most 20 s.
+wait_for() {
+  local file=$1 regex=$2 what=$3 delay=0.005 deadline=$((SECONDS + 20))
+  until grep -Eq "$regex" "$file" 2>/dev/null; do
+    [ "$SECONDS" -ge "$deadline" ] && fail "waited 20 s for $what; got: $(cat "$file")"
+    sleep "$delay"
+    delay=$(awk -v d="$delay" 'BEGIN { d *= 2; print (d > 0.5 ? 0.5 : d) }')
+  done
+}
+# phase POD PHASE: the control API moves POD (namespace default) to PHASE.
+phase() {
+  printf '{"phase":"%s"}' "$2" >"$work/phase.json"
+  request POST "$control" "/v1/k8s/pods/default/$1/phase" "$work/phase.json" >/dev/null
+}
+
+# kubectl apply: created, configured (a strategic merge patch for the built-in types, a merge
+# patch for the ServiceMonitor, as kubectl picks them), then unchanged.
+cat >"$work/app.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports: [{containerPort: 80, name: http}]
+        env: [{name: MODE, value: blue}]
+      - name: exporter
+        image: nginx/nginx-prometheus-exporter:1.3
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config, namespace: default}
+data: {mode: blue}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web, namespace: default, labels: {team: shop}}
+spec:
+  selector: {matchLabels: {app: web}}
+  endpoints: [{port: http, interval: 30s}]
+YAML
+sed -e 's/nginx:1.27/nginx:1.28/' -e 's/value: blue/value: green/' -e 's/mode: blue/mode: green/' \
+  -e 's/interval: 30s/interval: 15s/' "$work/app.yaml" >"$work/app2.yaml"
+quiet "apply" apply -f "$work/app.yaml"
+expect "apply" '^deployment.apps/web created$' '^configmap/web-config created$' \
+  '^servicemonitor.monitoring.coreos.com/web created$'
+quiet "apply again, changed" apply -f "$work/app2.yaml"
+expect "apply again, changed" '^deployment.apps/web configured$' '^configmap/web-config configured$' \
+  '^servicemonitor.monitoring.coreos.com/web configured$'
+quiet "apply a third time" apply -f "$work/app2.yaml"
+expect "apply a third time" '^deployment.apps/web unchanged$' '^configmap/web-config unchanged$' \
+  '^servicemonitor.monitoring.coreos.com/web unchanged$'
+quiet "the patched deployment" get deployment web \
+  -o 'jsonpath={.metadata.generation} {.spec.template.spec.containers[*].image} {.spec.template.spec.containers[0].env[0].value} {.spec.template.spec.containers[0].ports[0].containerPort}'
+expect "the patched deployment" '^2 nginx:1.28 nginx/nginx-prometheus-exporter:1.3 green 80$'
+quiet "the patched servicemonitor" get servicemonitor web -o 'jsonpath={.spec.endpoints[0].interval}'
+expect "the patched servicemonitor" '^15s$'
+
+# kubectl get pods: the server's Table, as kubectl prints it.
+cat >"$work/pods.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1, namespace: default, labels: {app: web}}
+spec: {nodeName: kind-worker, containers: [{name: web, image: nginx:1.28}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-2, namespace: default, labels: {app: web}}
+spec: {nodeName: kind-worker, containers: [{name: web, image: nginx:1.28}]}
+YAML
+request POST "$control" /v1/k8s/objects "$work/pods.yaml" >/dev/null
+phase web-1 Running
+phase web-2 Pending
+quiet "get pods" get pods
+expect "get pods" '^NAME +READY +STATUS +RESTARTS +AGE$' '^web-1 +1/1 +Running +0 +[0-9]+s$' \
+  '^web-2 +0/1 +ContainerCreating +0 +[0-9]+s$'
+quiet "get pods -o wide" get pods -o wide
+expect "get pods -o wide" '^NAME +READY +STATUS +RESTARTS +AGE +IP +NODE +NOMINATED NODE +READINESS GATES$' \
+  '^web-1 +1/1 +Running +0 +[0-9]+s +<none> +kind-worker +<none> +<none>$'
+
+# kubectl get pods -w: the list, then the pod's change through the watch, without headers.
+kubectl get pods -w >"$work/watch.out" 2>"$work/watch.err" &
+watch_pid=$!
+wait_for "$work/watch.out" '^web-2 +0/1 +ContainerCreating' "the list of get pods -w"
+phase web-2 Running
+wait_for "$work/watch.out" '^web-2 +1/1 +Running' "web-2 Running in get pods -w"
+kill "$watch_pid" 2>/dev/null
+wait "$watch_pid" 2>/dev/null || true
+[ -s "$work/watch.err" ] && fail "get pods -w wrote to stderr: $(cat "$work/watch.err")"
+[ "$(grep -c '^NAME' "$work/watch.out")" = 1 ] || fail "get pods -w printed headers twice: $(cat "$work/watch.out")"
+
+# kubectl delete pods -l: every pod of the selector, then none left.
+quiet "delete pods -l" delete pods -l app=web
+expect "delete pods -l" '^pod "web-1" deleted$' '^pod "web-2" deleted$'
+kubectl get pods >"$work/out" 2>&1 || fail "get pods after delete: $(cat "$work/out")"
+expect "get pods after delete" '^No resources found in default namespace.$'
+
 echo "kubectl $(kubectl version --client 2>/dev/null | head -n 1): every check passed"

@@ -1917,6 +1917,19 @@ static json_t *pod_status_in_phase(const json_t *pod, const char *phase)
     rc = rc || json_array_append_new(conditions,
                                      pod_condition(old, "PodScheduled", scheduled,
                                                    scheduled ? NULL : "Unschedulable", NULL, now));
+    /* conditions the kubelet does not own (readiness gates) stay */
+    static const char *const kubelet_owned[] = {"PodReadyToStartContainers", "Initialized", "Ready",
+                                                "ContainersReady", "PodScheduled"};
+    json_t *other;
+    json_array_foreach(json_object_get(old, "conditions"), i, other)
+    {
+        const char *type = json_string_value(json_object_get(other, "type"));
+        bool owned = false;
+        for (size_t k = 0; type && k < sizeof(kubelet_owned) / sizeof(kubelet_owned[0]); k++)
+            owned = owned || !strcmp(type, kubelet_owned[k]);
+        if (!owned)
+            rc = rc || json_array_append(conditions, other);
+    }
     rc = rc || json_object_set_new(status, "phase", json_string(phase));
     rc = rc || json_object_set(status, "conditions", conditions);
     rc = rc || json_object_set(status, "containerStatuses", statuses);

@@ -547,7 +547,8 @@ static void test_pod_phase_moves_status_as_a_kubelet_would(void **state)
 {
     apply("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"ph\",\"namespace\":"
           "\"phase\"},\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"a\",\"image\":"
-          "\"i\"},{\"name\":\"b\",\"image\":\"j\"}]}}");
+          "\"i\"},{\"name\":\"b\",\"image\":\"j\"}]},\"status\":{\"conditions\":[{\"type\":"
+          "\"example.com/gate\",\"status\":\"True\"}]}}");
     json_t *pod = control("POST", "/v1/k8s/pods/phase/ph/phase", "{\"phase\":\"Pending\"}", 200);
     json_t *status = json_object_get(pod, "status");
     assert_string_equal(text_at(status, "phase"), "Pending");
@@ -565,6 +566,8 @@ static void test_pod_phase_moves_status_as_a_kubelet_would(void **state)
     assert_true(json_is_true(json_object_get(b, "ready")));
     assert_non_null(json_object_get(json_object_get(b, "state"), "running"));
     assert_non_null(json_object_get(status, "startTime"));
+    json_t *gate = json_array_get(json_object_get(status, "conditions"), 5); /* not the kubelet's */
+    assert_string_equal(text_at(gate, "type"), "example.com/gate");
     json_decref(pod);
 
     pod = control("POST", "/v1/k8s/pods/phase/ph/phase", "{\"phase\":\"Succeeded\"}", 200);

@@ -87,8 +87,8 @@ void k8s_api_free(struct k8s_api *api);
  * stopping the HTTP server that carries them. Any thread, idempotent. */
 void k8s_api_shutdown(struct k8s_api *api);
 
-/* Answers one request (fakes.h's handle); *items = objects written (1 for a create, update or
- * delete that succeeded, else 0). */
+/* Answers one request (fakes.h's handle); *items = objects written (1 for a create, update,
+ * patch or delete that succeeded, the number deleted for a deletecollection, else 0). */
 void k8s_api_handle(struct k8s_api *api, const struct http_request *req, struct http_response *resp,
                     size_t *items);
 /* Answers `status` with a Status body (a fault); `message` NULL = Go's status text. A 500 is an

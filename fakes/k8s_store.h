@@ -26,8 +26,9 @@
  *   status and the Status `reason` the front sends; k8s_store_status_json builds the body.
  *
  * Not done here (deliberately): HTTP, RBAC, selectors (the caller passes a match callback),
- * patch, status subresources, finalizers and graceful deletion (delete is immediate), managed
- * fields, deletecollection, watch-list streaming (sendInitialEvents), per-request timeouts.
+ * patch, status subresources and deletecollection (k8s_api.c builds them on get, update, list
+ * and delete), finalizers and graceful deletion (delete is immediate), managed fields,
+ * watch-list streaming (sendInitialEvents), per-request timeouts.
  */
 #ifndef OTEL_FAKES_K8S_STORE_H
 #define OTEL_FAKES_K8S_STORE_H

@@ -120,6 +120,35 @@ int k8s_control_delete(const struct fakes_client *f, const char *type, const cha
     return control_json(f, "DELETE", route, NULL, NULL, 0, NULL, err);
 }
 
+int k8s_control_fault(const struct fakes_client *f, const json_t *spec, json_t **out,
+                      struct error *err)
+{
+    if (!spec)
+        return control_json(f, "DELETE", "/v1/faults/kubernetes", NULL, NULL, 0, out, err);
+    char *body = json_dumps(spec, JSON_COMPACT);
+    if (!body)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    int rc = control_json(f, "PUT", "/v1/faults/kubernetes", "application/json", body, strlen(body),
+                          out, err);
+    free(body);
+    return rc;
+}
+
+int k8s_control_pod_phase(const struct fakes_client *f, const char *namespace, const char *name,
+                          const char *phase, struct error *err)
+{
+    char route[1024];
+    snprintf(route, sizeof(route), "/v1/k8s/pods/%s/%s/phase", namespace, name);
+    json_t *request = json_pack("{s:s}", "phase", phase);
+    char *body = request ? json_dumps(request, JSON_COMPACT) : NULL;
+    json_decref(request);
+    if (!body)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    int rc = control_json(f, "POST", route, "application/json", body, strlen(body), NULL, err);
+    free(body);
+    return rc;
+}
+
 int k8s_control_token(const struct fakes_client *f, const char *user, char *token,
                       struct error *err)
 {

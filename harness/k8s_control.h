@@ -39,6 +39,14 @@ int k8s_control_apply_file(const struct fakes_client *f, const char *path, const
  * `namespace` "" for a cluster-scoped type. */
 int k8s_control_delete(const struct fakes_client *f, const char *type, const char *namespace,
                        const char *name, struct error *err);
+/* An API fault (PUT /v1/faults/kubernetes with `spec`: status, times, cut_watches ...), or, with
+ * `spec` NULL, clears it (DELETE). The answer, for the step's detail, into *out (may be NULL;
+ * caller owns it). */
+int k8s_control_fault(const struct fakes_client *f, const json_t *spec, json_t **out,
+                      struct error *err);
+/* Moves a pod to `phase` (POST /v1/k8s/pods/{ns}/{name}/phase). */
+int k8s_control_pod_phase(const struct fakes_client *f, const char *namespace, const char *name,
+                          const char *phase, struct error *err);
 /* A token for `user` (the audit's user name) into `token` (K8S_CONTROL_TOKEN_MAX bytes). */
 int k8s_control_token(const struct fakes_client *f, const char *user, char *token,
                       struct error *err);

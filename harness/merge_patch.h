@@ -3,8 +3,9 @@
  * API server applies it to an object: a mapping in the patch is merged key by key into the
  * target, a null deletes the key, anything else (a list included) replaces the target's value.
  *
- * The harness needs it because the fake Kubernetes API does not serve PATCH (k8s_api.h answers
- * 405): a `k8s` step's patch is read-modify-write, with the merge done here (step_k8s.c).
+ * The harness needs it because a `k8s` step's patch goes through the control API, not the API's
+ * PATCH (so that it stays out of the audit log): it is read-modify-write, with the merge done
+ * here (step_k8s.c).
  * jansson's json_object_update_recursive merges mappings but keeps nulls as values, so it is not
  * a merge patch; this is the RFC's pseudo-code, section 2.
  */

@@ -12,8 +12,9 @@
  *                  resource: replicasets.apps, expect_status: 403}}
  *
  * apply and delete go through the control API (k8s_control.h), as the scene-setting of the
- * `kubernetes:` section does: no token, no audit entry. The fake does not serve PATCH
- * (k8s_api.h answers 405), so patch is read-modify-write: the object is read from the fake's
+ * `kubernetes:` section does: no token, no audit entry. patch goes the same way rather than
+ * through the API's PATCH, so that the scene-setting never shows in the audit log either: it is
+ * read-modify-write: the object is read from the fake's
  * object view (GET /v1/received/kubernetes, the store itself, so the harness's reads add nothing
  * to the audit log that the calls golden is made of), merged here (merge_patch.h) and applied
  * whole with POST /v1/k8s/objects, which replaces it: watchers see one MODIFIED event, as after
@@ -27,8 +28,12 @@
  * audited like the collector's own calls, so a scenario can show what an identity may and may not
  * do without a collector client (get and list only: a watch would be a stream).
  *
- * Actions are a table: each is a name, a load and a run. A later action (a pod's phase, an API
- * fault) is one more entry and its two functions; the step's struct gains what it holds.
+ * phase moves a pod to a phase as its kubelet would report it (the fakes' control route); fault
+ * sets or clears an API fault (500s for N requests or until cleared, open watches cut, ...),
+ * which the collector meets as it would meet an API server in trouble.
+ *
+ * Actions are a table: each is a name, a load and a run. A new action is one more entry and its
+ * two functions; the step's struct gains what it holds.
  */
 #include "step_k8s.h"
 #include "steps.h"
@@ -601,6 +606,114 @@ static int run_call(struct run_ctx *ctx, const struct step_k8s *k, char *detail,
     return rc;
 }
 
+/* ---- phase ---- */
+
+static const struct field phase_fields[] = {
+    {"pod", FIELD_STR, true, "the pod, namespace/name"},
+    {"phase", FIELD_STR, true, "Pending, Running, Succeeded or Failed"},
+    {NULL, 0, false, NULL},
+};
+
+static int load_phase(struct loader *l, struct step *st, const json_t *value, const char *path,
+                      int line)
+{
+    static const char *const phases[] = {"Pending", "Running", "Succeeded", "Failed"};
+    struct step_k8s *k = step_k8s_data(st);
+    int rc = loader_check_fields(l, value, line, path, phase_fields);
+    if (rc < 0)
+        return rc;
+    const char *pod = loader_get_string(value, "pod");
+    const char *slash = strchr(pod, '/');
+    if (!slash || slash == pod || !slash[1] || strchr(slash + 1, '/') ||
+        (size_t)(slash - pod) >= sizeof(k->targets[0].namespace))
+        return loader_fail(l, loader_line_of_key(l, value, "pod", line), path,
+                           "pod: expected namespace/name, e.g. default/web");
+    k->phase = loader_get_string(value, "phase");
+    bool known = false;
+    for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+        known |= !strcmp(k->phase, phases[i]);
+    if (!known)
+        return loader_fail(l, loader_line_of_key(l, value, "phase", line), path,
+                           "phase: expected Pending, Running, Succeeded or Failed, got \"%s\"",
+                           k->phase);
+    struct step_k8s_target *t = &k->targets[0];
+    snprintf(t->namespace, sizeof(t->namespace), "%.*s", (int)(slash - pod), pod);
+    t->namespace_given = true;
+    t->kind = "Pod";
+    t->name = slash + 1;
+    k->target_count = 1;
+    snprintf(st->label, sizeof(st->label), "k8s phase %s %s", pod, k->phase);
+    return 0;
+}
+
+static int run_phase(struct run_ctx *ctx, const struct step_k8s *k, char *detail, size_t size,
+                     struct error *err)
+{
+    const struct step_k8s_target *t = &k->targets[0];
+    int rc = k8s_control_pod_phase(&ctx->fakes, t->namespace, t->name, k->phase, err);
+    if (rc == 0)
+        snprintf(detail, size, "pod %s/%s is %s", t->namespace, t->name, k->phase);
+    return rc;
+}
+
+/* ---- fault ---- */
+
+/* The keys of the fakes' fault injector (fakes/fault.h) that make sense for the API. */
+static const struct field fault_fields[] = {
+    {"status", FIELD_INT, false, "an HTTP status every API request gets, e.g. 500"},
+    {"times", FIELD_INT, false, "how many requests it applies to (omit: until cleared)"},
+    {"cut_watches", FIELD_BOOL, false, "true to drop every open watch at once"},
+    {"latency_ms", FIELD_INT, false, "a delay in milliseconds before answering"},
+    {"reset", FIELD_BOOL, false, "true to drop connections without answering"},
+    {NULL, 0, false, NULL},
+};
+
+static int load_fault(struct loader *l, struct step *st, const json_t *value, const char *path,
+                      int line)
+{
+    struct step_k8s *k = step_k8s_data(st);
+    if (json_is_string(value) && !strcmp(json_string_value(value), "clear")) {
+        k->fault = NULL;
+        snprintf(st->label, sizeof(st->label), "k8s fault clear");
+        return 0;
+    }
+    int rc = loader_check_fields(l, value, line, path, fault_fields);
+    if (rc < 0)
+        return rc;
+    const json_t *status = json_object_get(value, "status");
+    if (status && (json_integer_value(status) < 400 || json_integer_value(status) > 599))
+        return loader_fail(l, loader_line_of_key(l, value, "status", line), path,
+                           "status: expected an error status, 400-599");
+    const json_t *times = json_object_get(value, "times");
+    if (times && json_integer_value(times) < 1)
+        return loader_fail(l, loader_line_of_key(l, value, "times", line), path,
+                           "times: expected at least 1 (omit it for \"until cleared\")");
+    if (!status && !loader_get_bool(value, "cut_watches", false) &&
+        !loader_get_bool(value, "reset", false) && !json_object_get(value, "latency_ms"))
+        return loader_fail(l, line, path,
+                           "a fault needs status, cut_watches, reset or latency_ms, e.g. "
+                           "{status: 500, cut_watches: true}");
+    k->fault = value;
+    char *text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS);
+    snprintf(st->label, sizeof(st->label), "k8s fault %s", text ? text : "");
+    free(text);
+    return 0;
+}
+
+static int run_fault(struct run_ctx *ctx, const struct step_k8s *k, char *detail, size_t size,
+                     struct error *err)
+{
+    json_t *answer = NULL;
+    int rc = k8s_control_fault(&ctx->fakes, k->fault, &answer, err);
+    if (rc == 0) {
+        char *text = answer ? json_dumps(answer, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        snprintf(detail, size, "%s: %s", k->fault ? "set" : "cleared", text ? text : "");
+        free(text);
+    }
+    json_decref(answer);
+    return rc;
+}
+
 /* ---- the table of actions ---- */
 
 static const struct k8s_action actions[] = {
@@ -610,6 +723,8 @@ static const struct k8s_action actions[] = {
      run_patch},
     {"relabel", "{relabel: {pod: default/web, labels: {tier: web}}}", load_relabel, run_patch},
     {"call", "{call: {verb: list, resource: pods}}", load_call, run_call},
+    {"phase", "{phase: {pod: default/web, phase: Succeeded}}", load_phase, run_phase},
+    {"fault", "{fault: {status: 500, cut_watches: true}} or {fault: clear}", load_fault, run_fault},
 };
 
 #define ACTION_COUNT (sizeof(actions) / sizeof(actions[0]))

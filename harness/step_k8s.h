@@ -1,6 +1,7 @@
 /*
  * step_k8s.h - what a `k8s` step holds once loaded (step_k8s.c): one action on the fake
- * Kubernetes API - apply, delete, patch (relabel is a patch) or call - and what it acts on.
+ * Kubernetes API - apply, delete, patch (relabel is a patch), call, phase or fault - and what it
+ * acts on.
  *
  * The kind's own struct lives here, beside its kind rather than in scenario.h, so that adding or
  * changing a kind touches only its own files; step_k8s.c fills and reads it, and tests read it
@@ -54,6 +55,10 @@ struct step_k8s {
     char request[2048]; /* path and query on the API */
     int expect_status;
     long expect_items; /* -1: not checked */
+    /* fault: the spec sent as written (borrowed), or NULL to clear */
+    const json_t *fault;
+    /* phase: the pod is targets[0] */
+    const char *phase;
 };
 
 extern const struct step_kind_desc step_k8s_kind; /* defined last in step_k8s.c */
@@ -65,7 +70,7 @@ static inline struct step_k8s *step_k8s_data(const struct step *st)
     return st->data;
 }
 
-/* The action's name ("apply", "delete", "patch", "relabel", "call"). */
+/* The action's name ("apply", "delete", "patch", "relabel", "call", "phase", "fault"). */
 const char *step_k8s_action_name(const struct step_k8s *k);
 
 /* "pods", "replicasets.apps", "replicasets.v1.apps", "pods/status" and a namespace, name and

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -38,7 +39,8 @@ struct scripted_api {
     int list_status;       /* 200, or an error Status with this code */
     char list_items[4096]; /* JSON array text */
     char list_rv[32];
-    bool page_once; /* the first list answers with a `continue` token and no items */
+    bool page_once;   /* the first list answers with a `continue` token and no items */
+    int watch_status; /* 0: watches stream; else they get this error Status */
     /* watch events to stream, one JSON line each; a watch ends when it has sent `end_after` */
     char events[EVENTS_MAX][512];
     size_t event_count, events_sent;
@@ -128,7 +130,14 @@ static void scripted_handle(void *ctx, const struct http_request *req, struct ht
     snprintf(api->authorization, sizeof(api->authorization), "%s", auth ? auth : "");
     pthread_cond_broadcast(&api->changed);
     const char *watch = httpd_request_query(req, "watch");
-    if (watch && !strcmp(watch, "true")) {
+    if (watch && !strcmp(watch, "true") && api->watch_status) {
+        /* As the API server words an internal error, newline-terminated like its events. */
+        http_response_printf(resp, api->watch_status, "application/json",
+                             "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                             "\"status\":\"Failure\",\"message\":\"Internal error occurred: "
+                             "etcd unavailable\",\"reason\":\"InternalError\",\"code\":%d}\n",
+                             api->watch_status);
+    } else if (watch && !strcmp(watch, "true")) {
         struct watch_stream *w = calloc(1, sizeof(*w));
         w->api = api;
         /* A new watch streams what was queued after the events earlier watches sent. */
@@ -452,6 +461,42 @@ static void test_paged_list_with_selectors(void **state)
     assert_int_equal(k8s_reflector_store_size(f->reflector), 2);
 }
 
+/* A watch refused with a Status (a 500 whose body ends in a newline, like an event) is a failed
+ * watch, not an event to decode: the informer backs off and lists again. */
+static void test_refused_watch_lists_again(void **state)
+{
+    struct fixture *f = *state;
+    /* The log goes to fd 2 (one write(2) a line): catch it in a file. */
+    char log_path[300];
+    snprintf(log_path, sizeof(log_path), "%s/k8s-client-log-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    int log_fd = mkstemp(log_path);
+    assert_true(log_fd >= 0);
+    int saved_stderr = dup(2);
+    dup2(log_fd, 2);
+    f->api.watch_status = 500;
+    api_set_list(&f->api, 200, two_pods, "10");
+    start_reflector(f);
+    assert_true(k8s_reflector_wait_synced(f->reflector, 20000 * MS));
+    int watch = wait_request(f, 1, "GET /api/v1/pods?allowWatchBookmarks=true&resourceVersion=10&");
+    /* the relist starts from the version the informer had */
+    wait_request(f, (size_t)watch + 1, "GET /api/v1/pods?limit=500&resourceVersion=10");
+    assert_int_equal(k8s_reflector_store_size(f->reflector), 2);
+    assert_false(seen_has(&f->seen, "DELETED shop/a"));
+    k8s_reflector_stop(f->reflector);
+    f->reflector = NULL;
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    char logged[8192] = "";
+    ssize_t n = pread(log_fd, logged, sizeof(logged) - 1, 0);
+    close(log_fd);
+    unlink(log_path);
+    logged[n > 0 ? n : 0] = '\0';
+    assert_non_null(strstr(logged, "Failed to watch *v1.Pod: Internal error occurred: etcd "
+                                   "unavailable"));
+    assert_null(strstr(logged, "unable to decode"));
+}
+
 /* ---- where it connects ---- */
 
 static char scratch[256];
@@ -581,6 +626,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_watch_relists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forbidden_list_retries_until_granted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paged_list_with_selectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_watch_lists_again, setup, teardown),
     };
     const struct CMUnitTest config_tests[] = {
         cmocka_unit_test_setup_teardown(test_service_account_needs_the_service_env, config_setup,

@@ -83,6 +83,7 @@ struct k8s_reflector {
     unsigned rand_state;
     /* the transfer in progress */
     struct strbuf body;
+    CURL *current; /* the transfer's handle */
     bool watching;
     bool watch_saw_event;
     json_t *watch_error; /* the Status of an ERROR event */
@@ -372,7 +373,10 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
             r->event_rc = r->body.error == -E2BIG ? -E2BIG : -ENOMEM;
         return 0;
     }
-    if (r->watching) {
+    long status = 0;
+    curl_easy_getinfo(r->current, CURLINFO_RESPONSE_CODE, &status);
+    /* Only a 200 streams events; any other answer is one Status, read whole afterwards. */
+    if (r->watching && status == 200) {
         watch_apply_lines(r);
         if (r->event_rc || r->watch_error)
             return 0;
@@ -392,6 +396,7 @@ static enum outcome perform(struct k8s_reflector *r, const char *url, bool watch
     }
     strbuf_release(&r->body);
     r->body.max = watch ? WATCH_EVENT_MAX : LIST_BODY_MAX;
+    r->current = curl;
     r->watching = watch;
     r->watch_saw_event = false;
     r->event_rc = 0;
@@ -457,6 +462,7 @@ static enum outcome perform(struct k8s_reflector *r, const char *url, bool watch
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
     curl_multi_remove_handle(r->multi, curl);
     curl_easy_cleanup(curl);
+    r->current = NULL;
     r->watching = false;
     return out;
 }

@@ -473,11 +473,22 @@ static const struct {
     {"a k8s step with an unknown action",
      HEAD "steps:\n  - k8s: {aply: inputs/k8s/objects.yaml}\nexpect: {golden: [loki]}\n",
      "case.yaml:6: steps[0].k8s: unknown action \"aply\" (expected one of: apply, delete, patch, "
-     "relabel, call)"},
+     "relabel, call, phase, fault)"},
+    {"a k8s phase that is no phase",
+     HEAD "steps:\n  - k8s: {phase: {pod: shop/checkout, phase: Done}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s.phase: phase: expected Pending, Running, Succeeded or Failed, got "
+     "\"Done\""},
+    {"a k8s fault that does nothing",
+     HEAD "steps:\n  - k8s: {fault: {times: 2}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s.fault: a fault needs status, cut_watches, reset or latency_ms"},
+    {"a k8s fault with a success status",
+     HEAD "steps:\n  - k8s: {fault: {status: 200}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].k8s.fault: status: expected an error status, 400-599"},
     {"a k8s step with two actions",
      HEAD "steps:\n  - k8s: {apply: inputs/k8s/objects.yaml, delete: {file: "
           "inputs/k8s/objects.yaml}}\nexpect: {golden: [loki]}\n",
-     "case.yaml:6: steps[0].k8s: expected one action (apply, delete, patch, relabel, call)"},
+     "case.yaml:6: steps[0].k8s: expected one action (apply, delete, patch, relabel, call, phase, "
+     "fault)"},
     {"apply of a manifest without kinds",
      HEAD "steps:\n  - k8s:\n      apply: [inputs/k8s/objects.yaml, inputs/k8s/no-kind.yaml]\n"
           "expect: {golden: [loki]}\n",

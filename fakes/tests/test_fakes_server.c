@@ -57,9 +57,12 @@ static void reply_free(struct reply *r)
     free(r->body);
 }
 
-static int setup(void **state)
+/* Every fake but the Kubernetes API's HTTPS front, whose certificate costs a key generation per
+ * start (seconds under valgrind): only the ready-line test starts it (setup_with_https). */
+static int start_fakes(void **state, bool https)
 {
-    struct fakes_config cfg = {.prometheus_otlp_enabled = true};
+    struct fakes_config cfg = {.prometheus_otlp_enabled = true,
+                               .kubernetes_https_port = https ? 0 : -1};
     struct error err = {0};
     struct fakes *f = fakes_new(&cfg, &err);
     if (!f || fakes_listen(f, &err) < 0) {
@@ -69,6 +72,16 @@ static int setup(void **state)
     }
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return start_fakes(state, false);
+}
+
+static int setup_with_https(void **state)
+{
+    return start_fakes(state, true);
 }
 
 static int teardown(void **state)
@@ -294,7 +307,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_ALL);
     log_set_level(LOG_WARN); /* the servers' "listening on" lines are noise here */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ready_line_has_every_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ready_line_has_every_port, setup_with_https, teardown),
         cmocka_unit_test_setup_teardown(test_loki_push_is_recorded_and_shown, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_status_fault_refuses_with_retry_after_and_records_nothing, setup, teardown),

@@ -79,7 +79,9 @@ struct call {
     struct http_response *resp;
     int64_t received_ns;
     bool authenticated;
-    struct identity id;
+    struct identity id;        /* whom the request acts as */
+    struct identity requestor; /* who authenticated, when impersonating */
+    bool impersonating;
     struct k8s_request_info info;
     const char *label_selector, *field_selector;
     const char *decision;
@@ -1410,6 +1412,95 @@ static bool authenticate(struct call *c)
     return token_lookup(c->api, trimmed, &c->id);
 }
 
+/* The apiserver's impersonation filter (apiserver/pkg/endpoints/filters/impersonation.go), for
+ * Impersonate-User and one Impersonate-Group (kubectl --as, --as-group): the requestor must be
+ * allowed `impersonate` on the serviceaccount (a system:serviceaccount:NS:NAME user), user or
+ * group; the request then acts as that user, a service account with its groups when no group
+ * is named, and system:authenticated. A second Impersonate-Group header, Impersonate-Uid and
+ * Impersonate-Extra-* are not read. Returns 0 to go on, -1 when it answered. */
+static int impersonate(struct call *c)
+{
+    const char *as_user = httpd_request_header(c->req, "Impersonate-User");
+    const char *as_group = httpd_request_header(c->req, "Impersonate-Group");
+    if (!as_user && !as_group)
+        return 0;
+    if (!as_user || !as_user[0]) {
+        answer_status(c, 500, "InternalError",
+                      "Internal error occurred: requested impersonation of a group without "
+                      "impersonating a user");
+        return -1;
+    }
+    struct identity as = {0};
+    struct error err = {0};
+    snprintf(as.user, sizeof(as.user), "%s", as_user);
+    char sa_namespace[NAME_MAX_LEN] = "";
+    const char *sa_name = NULL;
+    if (!strncmp(as_user, SA_PREFIX, strlen(SA_PREFIX))) {
+        const char *rest = as_user + strlen(SA_PREFIX);
+        const char *colon = strchr(rest, ':');
+        if (colon && colon > rest && colon[1] && (size_t)(colon - rest) < sizeof(sa_namespace)) {
+            snprintf(sa_namespace, sizeof(sa_namespace), "%.*s", (int)(colon - rest), rest);
+            sa_name = colon + 1;
+        }
+    }
+    /* One check per impersonated name, as the filter makes them, user first. */
+    struct {
+        const char *resource, *namespace, *name;
+    } checks[2] = {{sa_name ? "serviceaccounts" : "users", sa_name ? sa_namespace : "",
+                    sa_name ? sa_name : as_user},
+                   {"groups", "", as_group}};
+    for (size_t i = 0; i < (as_group ? 2u : 1u); i++) {
+        struct k8s_rbac_attributes acting = {.resource_request = true,
+                                             .verb = "impersonate",
+                                             .api_group = "",
+                                             .api_version = "v1",
+                                             .resource = checks[i].resource,
+                                             .subresource = "",
+                                             .namespace = checks[i].namespace,
+                                             .name = checks[i].name,
+                                             .path = c->req->path};
+        struct k8s_rbac_decision *d = malloc(sizeof(*d));
+        if (!d || authorize(c->api, &c->id, &acting, d) < 0) {
+            free(d);
+            answer_status(c, 500, "InternalError", "out of memory");
+            return -1;
+        }
+        bool allowed = d->allowed;
+        if (!allowed) {
+            c->decision = "forbid";
+            snprintf(c->reason, sizeof(c->reason), "%s", d->reason);
+            answer_json(c, 403, k8s_rbac_forbidden_status(c->id.user, &acting, c->reason), NULL);
+        }
+        free(d);
+        if (!allowed)
+            return -1;
+    }
+    int rc = 0;
+    if (as_group)
+        rc = add_group(&as, as_group, &err);
+    else if (sa_name) {
+        /* serviceaccount.MakeGroupNames: the fixed groups of a service account. */
+        char group[GROUP_MAX_LEN];
+        snprintf(group, sizeof(group), "system:serviceaccounts:%s", sa_namespace);
+        rc = add_group(&as, "system:serviceaccounts", &err);
+        if (rc == 0)
+            rc = add_group(&as, group, &err);
+    }
+    if (rc == 0)
+        rc = add_group(&as,
+                       strcmp(as.user, "system:anonymous") ? "system:authenticated"
+                                                           : "system:unauthenticated",
+                       &err);
+    if (rc < 0) {
+        answer_bad_request(c, err.message);
+        return -1;
+    }
+    c->requestor = c->id;
+    c->id = as;
+    c->impersonating = true;
+    return 0;
+}
+
 static void audit(struct call *c)
 {
     char uri[2048];
@@ -1426,16 +1517,22 @@ static void audit(struct call *c)
         w += (size_t)snprintf(uri + w, sizeof(uri) - w, "%c%s=%s", sep, params[i], v);
         sep = '&';
     }
-    const char *groups[K8S_API_MAX_GROUPS];
-    for (size_t i = 0; i < c->id.group_count; i++)
-        groups[i] = c->id.groups[i];
+    const struct identity *who = c->impersonating ? &c->requestor : &c->id;
+    const char *groups[K8S_API_MAX_GROUPS], *as_groups[K8S_API_MAX_GROUPS];
+    for (size_t i = 0; i < who->group_count; i++)
+        groups[i] = who->groups[i];
+    for (size_t i = 0; c->impersonating && i < c->id.group_count; i++)
+        as_groups[i] = c->id.groups[i];
     struct k8s_audit_record record = {
         .received_ns = c->received_ns,
         .request_uri = uri,
         .user_agent = httpd_request_header(c->req, "User-Agent"),
-        .user = c->authenticated ? c->id.user : NULL,
+        .user = c->authenticated ? who->user : NULL,
         .groups = groups,
-        .group_count = c->authenticated ? c->id.group_count : 0,
+        .group_count = c->authenticated ? who->group_count : 0,
+        .impersonated_user = c->impersonating ? c->id.user : NULL,
+        .impersonated_groups = as_groups,
+        .impersonated_group_count = c->impersonating ? c->id.group_count : 0,
         .info = &c->info,
         .label_selector = c->label_selector,
         .field_selector = c->field_selector,
@@ -1469,6 +1566,8 @@ void k8s_api_handle(struct k8s_api *api, const struct http_request *req, struct 
         answer_status(c, 401, "Unauthorized", "Unauthorized");
         goto done;
     }
+    if (impersonate(c) < 0)
+        goto done;
     bool collection = !strcmp(c->info.verb, "list") || !strcmp(c->info.verb, "watch");
     if (c->info.resource_request && collection && pin_request_name(c) < 0) {
         answer_status(c, 500, "InternalError", "out of memory");

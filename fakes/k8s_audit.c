@@ -122,6 +122,24 @@ static json_t *object_ref(const struct k8s_request_info *info)
     return ref;
 }
 
+/* An authentication/v1 UserInfo: {username, groups}. NULL on ENOMEM. */
+static json_t *user_info(const char *name, const char *const *groups, size_t count)
+{
+    json_t *user = json_object();
+    json_t *list = json_array();
+    int rc = !user || !list || set_text(user, "username", name ? name : "");
+    for (size_t i = 0; !rc && i < count; i++)
+        rc = json_array_append_new(list, fake_util_json_string(groups[i], strlen(groups[i])));
+    if (!rc && count)
+        rc = json_object_set(user, "groups", list);
+    json_decref(list);
+    if (rc) {
+        json_decref(user);
+        return NULL;
+    }
+    return user;
+}
+
 static json_t *build_event(const struct k8s_audit_record *r)
 {
     char id[37], received[40], completed[40];
@@ -129,11 +147,10 @@ static json_t *build_event(const struct k8s_audit_record *r)
     micro_time(r->received_ns, received);
     micro_time(fake_util_now_ns(), completed);
     json_t *event = json_object();
-    json_t *user = json_object();
-    json_t *groups = json_array();
+    json_t *user = user_info(r->user, r->groups, r->group_count);
     json_t *status = json_object();
     json_t *annotations = json_object();
-    int rc = !event || !user || !groups || !status || !annotations;
+    int rc = !event || !user || !status || !annotations;
     rc = rc || json_object_set_new(event, "kind", json_string("Event"));
     rc = rc || json_object_set_new(event, "apiVersion", json_string("audit.k8s.io/v1"));
     rc = rc || json_object_set_new(event, "level", json_string("Metadata"));
@@ -141,14 +158,12 @@ static json_t *build_event(const struct k8s_audit_record *r)
     rc = rc || json_object_set_new(event, "stage", json_string("ResponseComplete"));
     rc = rc || set_text(event, "requestURI", r->request_uri);
     rc = rc || set_text(event, "verb", r->info ? r->info->verb : "");
-    rc = rc || set_text(user, "username", r->user ? r->user : "");
-    for (size_t i = 0; !rc && i < r->group_count; i++)
-        rc = json_array_append_new(groups,
-                                   fake_util_json_string(r->groups[i], strlen(r->groups[i])));
-    if (r->group_count) {
-        rc = rc || json_object_set(user, "groups", groups);
-    }
     rc = rc || json_object_set(event, "user", user);
+    if (!rc && r->impersonated_user) {
+        json_t *as =
+            user_info(r->impersonated_user, r->impersonated_groups, r->impersonated_group_count);
+        rc = !as || json_object_set_new(event, "impersonatedUser", as);
+    }
     if (r->user_agent)
         rc = rc || set_text(event, "userAgent", r->user_agent);
     if (r->info && r->info->resource_request)
@@ -176,7 +191,6 @@ static json_t *build_event(const struct k8s_audit_record *r)
     if (r->field_selector)
         rc = rc || set_text(event, "fieldSelector", r->field_selector);
     json_decref(user);
-    json_decref(groups);
     json_decref(status);
     json_decref(annotations);
     if (rc) {

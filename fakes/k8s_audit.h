@@ -37,6 +37,10 @@ struct k8s_audit_record {
     const char *user;          /* NULL: not authenticated (a 401) */
     const char *const *groups; /* group_count of them */
     size_t group_count;
+    /* Who the request acted as (Impersonate-User / -Group headers), or NULL. */
+    const char *impersonated_user;
+    const char *const *impersonated_groups;
+    size_t impersonated_group_count;
     const struct k8s_request_info *info; /* verb and, for resource requests, objectRef */
     const char *label_selector;
     const char *field_selector;

@@ -38,8 +38,9 @@
  *   approximated (control, format, separator and private-use ranges; unassigned code points
  *   are printed as they are).
  *
- * Not done: impersonation, the Node authorizer and other authorizers in the chain, the
- * privilege-escalation checks on writes to RBAC objects, SelfSubjectRulesReview.
+ * Not done here: impersonation (the front does it, k8s_api.c), the Node authorizer and other
+ * authorizers in the chain, the privilege-escalation checks on writes to RBAC objects,
+ * SelfSubjectRulesReview.
  */
 #include "k8s_rbac.h"
 

@@ -96,6 +96,30 @@ can_i yes 0 watch pods -A
 can_i no 1 list replicasets.apps -A
 can_i no 1 list namespaces
 
+# The same questions asked the way an administrator asks them, impersonating the account
+# (--as: Impersonate-User, allowed to the admin, not to the account itself); the audit shows
+# the admin as the user and the account as impersonatedUser.
+sa=system:serviceaccount:opentelemetry:otel-collector-collector
+as_admin() {
+  local want=$1 want_exit=$2 got exit=0
+  shift 2
+  got=$(kubectl auth can-i "$@" --as="$sa" 2>/dev/null) || exit=$?
+  if [ "$got" != "$want" ] || [ "$exit" != "$want_exit" ]; then
+    fail "auth can-i $* --as=$sa: printed '$got' and exited $exit, want '$want' and $want_exit"
+  fi
+}
+as_admin yes 0 list pods -A
+as_admin no 1 list replicasets.apps -A
+request GET "$control" /v1/k8s/audit >"$work/audit.json"
+grep -q "\"impersonatedUser\":{\"username\":\"$sa\"" "$work/audit.json" ||
+  fail "the audit shows no call impersonating $sa"
+if kubectl --token="$collector" get pods -A --as=system:serviceaccount:kube-system:default \
+  >"$work/out" 2>&1; then
+  fail "the collector's account impersonated another account: $(cat "$work/out")"
+fi
+grep -q 'cannot impersonate resource "serviceaccounts" in API group "" in the namespace "kube-system"' \
+  "$work/out" || fail "impersonation without the grant printed: $(cat "$work/out")"
+
 # quiet NAME ARGS...: kubectl ARGS, which must succeed and write nothing to stderr; stdout is
 # left in $work/out.
 quiet() {

@@ -1193,13 +1193,15 @@ static json_t **take_refs(struct k8s_store_type *type, size_t first, size_t end,
     return refs;
 }
 
-/* Appends deep copies of refs[0..n) to a new array, releasing the references. Without
- * kind/apiVersion when `as_items`. NULL on ENOMEM. */
+/* Appends copies of refs[0..n) to a new array, releasing the references. Deep copies, or when
+ * `as_items` (a list's items) top-level copies without kind/apiVersion whose members are the
+ * stored, immutable ones: deep-copying 5,000 pods was most of a list's time (scripts/bench
+ * k8s). NULL on ENOMEM. */
 static json_t *copy_refs(json_t **refs, size_t n, bool as_items)
 {
     json_t *array = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *copy = array ? json_deep_copy(refs[i]) : NULL;
+        json_t *copy = !array ? NULL : as_items ? json_copy(refs[i]) : json_deep_copy(refs[i]);
         if (copy && as_items) {
             json_object_del(copy, "kind");
             json_object_del(copy, "apiVersion");

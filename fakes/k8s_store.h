@@ -15,8 +15,9 @@
  * Contract in short:
  * - Objects are jansson objects in their full JSON form. The store never keeps a caller's object:
  *   create/update copy what they are given, and everything handed out is a new deep copy the
- *   caller owns. Stored objects are immutable and shared by reference inside the store (jansson's
- *   reference counts are atomic), so no copy is made under the store's lock for a watcher.
+ *   caller owns (but a list's items share their members: see k8s_store_list_result). Stored
+ *   objects are immutable and shared by reference inside the store (jansson's reference counts
+ *   are atomic), so no copy is made under the store's lock for a watcher.
  * - One mutex guards the store; each watcher has its own. A writer takes the store's mutex, then
  *   briefly each interested watcher's to queue an event; it never waits for a watcher. A watcher
  *   whose queue is full is closed (as the cacher closes an unresponsive watcher); its client
@@ -176,7 +177,8 @@ struct k8s_store_list_options {
  * Items are in key order ("<namespace>/<name>", byte order, as etcd keys sort) and carry no
  * kind/apiVersion, as in a real list. */
 struct k8s_store_list_result {
-    json_t *items;                  /* array, caller-owned */
+    json_t *items;                  /* array, caller-owned; each item is a new object, but its
+                                       members are the store's: read, never change them */
     uint64_t resource_version;      /* the list's metadata.resourceVersion */
     char *continue_token;           /* metadata.continue, or NULL; see -ESTALE above */
     long long remaining_item_count; /* metadata.remainingItemCount, or -1 (only given without a

@@ -1567,6 +1567,8 @@ static void audit(struct call *c)
         .code = c->resp->status,
         .status_message = c->status_message,
         .status_reason = c->status_reason,
+        .response_bytes = c->resp->body_len,
+        .response_streamed = c->resp->stream != NULL,
     };
     k8s_audit_append(c->api->audit, &record);
 }

@@ -190,6 +190,9 @@ static json_t *build_event(const struct k8s_audit_record *r)
         rc = rc || set_text(event, "labelSelector", r->label_selector);
     if (r->field_selector)
         rc = rc || set_text(event, "fieldSelector", r->field_selector);
+    if (!r->response_streamed)
+        rc = rc || json_object_set_new(event, "responseBytes",
+                                       json_integer((json_int_t)r->response_bytes));
     json_decref(user);
     json_decref(status);
     json_decref(annotations);

@@ -10,8 +10,10 @@
  * responseStatus (successes only `metadata` and `code`; failures also status, message, reason),
  * requestReceivedTimestamp / stageTimestamp (RFC3339 microseconds) and the annotations
  * authorization.k8s.io/decision ("allow"/"forbid") and authorization.k8s.io/reason. The fake adds
- * two keys of its own, `labelSelector` and `fieldSelector` (only when the request had them),
- * which upstream keeps only inside requestURI.
+ * keys of its own: `labelSelector` and `fieldSelector` (only when the request had them), which
+ * upstream keeps only inside requestURI, and `responseBytes`, the length of the answer's body
+ * (what `scripts/bench k8s` adds up as a client's traffic), left out for a watch: its stream
+ * starts after the event is written, so its bytes are not known.
  *
  * A bounded ring: past `capacity` entries the oldest goes. One mutex, held only to swap entries
  * in or copy them out; entries are built before it is taken. Not done: levels other than
@@ -50,6 +52,8 @@ struct k8s_audit_record {
     /* For failures (code >= 300): what the Status said. */
     const char *status_message;
     const char *status_reason;
+    size_t response_bytes;  /* the answer's body */
+    bool response_streamed; /* a streamed body (a watch): response_bytes is not known */
 };
 
 struct k8s_audit;

@@ -284,6 +284,229 @@ static void check_filelog(struct check *c, json_t *root)
     check_goal(c, root, "fakes_to_collector_cpu_ratio", ratio);
 }
 
+/* ---- k8s ---- */
+
+static const char *const k8s_lists[] = {"full", "paged_500", "rv0", "rv0_node"};
+static const char *const k8s_variants[] = {"cluster", "node", "node_no_replicasets",
+                                           "team_pipelines"};
+#define K8S_LIST_COUNT (sizeof(k8s_lists) / sizeof(k8s_lists[0]))
+#define K8S_VARIANT_COUNT (sizeof(k8s_variants) / sizeof(k8s_variants[0]))
+#define K8S_PAGE 500 /* the paged list's limit */
+
+static double median_of(json_t *values)
+{
+    size_t n = json_array_size(values);
+    double v[1024];
+    if (n == 0 || n > sizeof(v) / sizeof(v[0]))
+        return NAN;
+    for (size_t i = 0; i < n; i++) {
+        double x = json_number_value(json_array_get(values, i));
+        size_t k = i;
+        while (k > 0 && v[k - 1] > x) { /* insertion sort: a few repetitions */
+            v[k] = v[k - 1];
+            k--;
+        }
+        v[k] = x;
+    }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One timed list of the fake: what it returned, and its figures from its repetitions. Returns
+ * its body bytes. */
+static double check_k8s_list(struct check *c, json_t *l, const char *where, const char *name,
+                             double pods, double on_node, double reps)
+{
+    if (strcmp(string(c, l, where, "name"), name) != 0)
+        problem(c, "%sname: want %s", where, name);
+    bool node = !strcmp(name, "rv0_node"), paged = !strcmp(name, "paged_500");
+    count_is(c, l, where, "items", node ? on_node : pods,
+             node ? "the pods on the filter node" : "every pod");
+    count_is(c, l, where, "pages", paged ? ceil(pods / K8S_PAGE) : 1,
+             paged ? "pods / 500, rounded up" : "one answer");
+    count_is(c, l, where, "repetitions", reps, "setup.repetitions");
+    double bytes = number(c, l, where, "bytes");
+    double gzip = number(c, l, where, "gzip_bytes");
+    if (gzip == 0 || gzip > bytes)
+        problem(c, "%sgzip_bytes: %.0f, want more than 0 and at most bytes (%.0f)", where, gzip,
+                bytes);
+    json_t *ms = member(l, "ms");
+    if (!json_is_array(ms) || (double)json_array_size(ms) != reps) {
+        problem(c, "%sms: want a list of setup.repetitions times", where);
+        return bytes;
+    }
+    double max = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(ms, i, v) max = fmax(max, json_number_value(v));
+    double median = number(c, l, where, "median_ms");
+    derived_is(c, l, where, "median_ms", median_of(ms), 0.1, "the median of ms");
+    derived_is(c, l, where, "max_ms", max, 0.05, "the largest of ms");
+    if (number(c, l, where, "first_byte_median_ms") > median + 0.1)
+        problem(c, "%sfirst_byte_median_ms: after median_ms (a first byte comes before the last)",
+                where);
+    double cpu = number(c, l, where, "fake_cpu_seconds");
+    derived_is(c, l, where, "fake_cpu_ms_per_list", cpu * 1000 / reps, 0.05,
+               "fake_cpu_seconds * 1000 / repetitions");
+    return bytes;
+}
+
+/* A collector run against the empty (`pods` 0) or the full cluster: its self-metrics and calls
+ * count exactly what its informers had to see. */
+static void check_k8s_run(struct check *c, json_t *run, const char *where, double pods,
+                          double replicasets, double pipelines, bool rs_informer)
+{
+    number(c, run, where, "rss_kib");
+    if (number(c, run, where, "peak_rss_kib") < json_number_value(member(run, "rss_kib")))
+        problem(c, "%speak_rss_kib: below rss_kib", where);
+    number(c, run, where, "cpu_seconds");
+    number(c, run, where, "sync_seconds");
+    count_is(c, run, where, "pod_added", pods * pipelines, "the pods expected, per pipeline");
+    double table = number(c, run, where, "pod_table_size");
+    if (pods == 0 ? table != 0 : (table < pods || fmod(table, pods) != 0))
+        problem(c, "%spod_table_size: %.0f, want a multiple of the %.0f pods (keys per pod)", where,
+                table, pods);
+    count_is(c, run, where, "replicaset_added", rs_informer ? replicasets * pipelines : 0,
+             rs_informer ? "every ReplicaSet, per pipeline" : "no ReplicaSet informer");
+    count_is(c, run, where, "exit_after_sigterm", 0, "a graceful shutdown");
+
+    char at[128];
+    snprintf(at, sizeof(at), "%straffic.", where);
+    json_t *t = member(run, "traffic");
+    count_is(c, t, at, "failed", 0, "no call refused");
+    double requests = number(c, t, at, "requests");
+    if (requests == 0)
+        problem(c, "%srequests: 0", at);
+    count_is(c, t, at, "requests",
+             number(c, t, at, "lists") + number(c, t, at, "watches") + number(c, t, at, "other"),
+             "lists + watches + other");
+    double bytes = 0;
+    const char *key;
+    json_t *r;
+    json_object_foreach(member(t, "by_resource"), key, r)
+    {
+        bytes += json_number_value(member(r, "bytes"));
+    }
+    count_is(c, t, at, "bytes", bytes, "the sum of by_resource");
+    double informers = rs_informer ? 2 : 1;
+    count_is(c, t, at, "lists", informers * pipelines, "one per informer");
+    count_is(c, t, at, "by_resource.pods.lists", pipelines, "one per pod informer");
+    if (number(c, t, at, "by_resource.pods.watches") < pipelines)
+        problem(c, "%sby_resource.pods.watches: want one per pod informer at least", at);
+    if (rs_informer) {
+        count_is(c, t, at, "by_resource.replicasets.lists", pipelines,
+                 "one per ReplicaSet informer");
+        if (number(c, t, at, "by_resource.replicasets.watches") < pipelines)
+            problem(c, "%sby_resource.replicasets.watches: want one per informer at least", at);
+    } else if (member(t, "by_resource.replicasets")) {
+        problem(c, "%sby_resource.replicasets: want none (no ReplicaSet informer)", at);
+    }
+}
+
+/* The `k8s` report: the generated cluster, the fake's timed lists, the fake's instructions and
+ * the collector's variants against the empty and the full cluster. The collector's list of pods
+ * must have been answered with exactly the bytes of the fake's timed list of the same pods (the
+ * same request but for `limit`, which resourceVersion=0 ignores): its traffic is counted, not
+ * estimated. */
+static void check_k8s(struct check *c, json_t *root)
+{
+    const char *at = "setup.cluster.";
+    json_t *cluster = member(root, "setup.cluster");
+    double pods = number(c, cluster, at, "pods");
+    double nodes = number(c, cluster, at, "nodes");
+    double replicasets = number(c, cluster, at, "replicasets");
+    double on_node = number(c, cluster, at, "pods_on_filter_node");
+    number(c, cluster, at, "deployments");
+    number(c, cluster, at, "pod_bytes");
+    string(c, cluster, at, "filter_node");
+    if (pods == 0 || nodes == 0 || replicasets == 0)
+        problem(c, "setup.cluster: pods, nodes and replicasets must be positive");
+    count_is(c, cluster, at, "pods_on_filter_node", ceil(pods / nodes),
+             "pods / nodes rounded up (pods go to the nodes in turn, the first node first)");
+    double reps = number(c, root, "", "setup.repetitions");
+
+    json_t *lists = member(root, "fake_lists");
+    double list_bytes[K8S_LIST_COUNT] = {0}, full_median = NAN;
+    if (!json_is_array(lists) || json_array_size(lists) != K8S_LIST_COUNT) {
+        problem(c, "fake_lists: want a list of %zu (full, paged_500, rv0, rv0_node)",
+                K8S_LIST_COUNT);
+    } else {
+        for (size_t i = 0; i < K8S_LIST_COUNT; i++) {
+            char where[32];
+            snprintf(where, sizeof(where), "fake_lists[%zu].", i);
+            json_t *l = json_array_get(lists, i);
+            list_bytes[i] = check_k8s_list(c, l, where, k8s_lists[i], pods, on_node, reps);
+        }
+        full_median = json_number_value(member(json_array_get(lists, 0), "median_ms"));
+        if (list_bytes[0] != list_bytes[2])
+            problem(c, "fake_lists[2].bytes: %.0f, want %.0f (the same pods as fake_lists[0])",
+                    list_bytes[2], list_bytes[0]);
+    }
+
+    const char *iat = "instructions.";
+    json_t *in = member(root, "instructions");
+    double n = number(c, in, iat, "lists");
+    double ir = number(c, in, iat, "fakes_instructions");
+    count_is(c, in, iat, "pods_per_list", pods, "setup.cluster.pods");
+    if (n == 0 || ir == 0)
+        problem(c, "instructions: lists and fakes_instructions must be positive");
+    derived_is(c, in, iat, "fakes_instructions_per_list", quotient(ir, n), 0.5,
+               "fakes_instructions / lists");
+    derived_is(c, in, iat, "fakes_instructions_per_pod", quotient(ir, n * pods), 0.5,
+               "fakes_instructions / lists / pods_per_list");
+
+    json_t *variants = member(root, "collector");
+    if (!json_is_array(variants) || json_array_size(variants) != K8S_VARIANT_COUNT) {
+        problem(c, "collector: want a list of %zu variants", K8S_VARIANT_COUNT);
+        variants = NULL;
+    }
+    for (size_t i = 0; variants && i < K8S_VARIANT_COUNT; i++) {
+        char where[32], run_at[48];
+        snprintf(where, sizeof(where), "collector[%zu].", i);
+        json_t *v = json_array_get(variants, i);
+        const char *name = k8s_variants[i];
+        if (strcmp(string(c, v, where, "variant"), name) != 0)
+            problem(c, "%svariant: want %s", where, name);
+        double pipelines = number(c, v, where, "pipelines");
+        count_is(c, v, where, "pipelines", !strcmp(name, "team_pipelines") ? 3 : 1,
+                 "configs/daemonset.yaml's pipelines, or one");
+        bool node = boolean(c, v, where, "node_filter");
+        bool no_rs = boolean(c, v, where, "deployment_name_from_replicaset");
+        double expected = node ? on_node : pods;
+        count_is(c, v, where, "expected_pods", expected,
+                 node ? "the pods on the filter node" : "every pod");
+        snprintf(run_at, sizeof(run_at), "%sempty.", where);
+        check_k8s_run(c, member(v, "empty"), run_at, 0, 0, pipelines, !no_rs);
+        snprintf(run_at, sizeof(run_at), "%sfull.", where);
+        json_t *full = member(v, "full");
+        check_k8s_run(c, full, run_at, expected, replicasets, pipelines, !no_rs);
+        if (json_is_array(lists) && json_array_size(lists) == K8S_LIST_COUNT)
+            count_is(c, full, run_at, "traffic.by_resource.pods.bytes",
+                     pipelines * list_bytes[node ? 3 : 2],
+                     node ? "pipelines x fake_lists[3].bytes (the same list)"
+                          : "pipelines x fake_lists[2].bytes (the same list)");
+
+        double cache = json_number_value(member(full, "rss_kib")) -
+                       json_number_value(member(v, "empty.rss_kib"));
+        count_is(c, v, where, "pod_cache_rss_kib", cache, "full.rss_kib - empty.rss_kib");
+        derived_is(c, v, where, "pod_cache_rss_mib", cache / 1024, 0.05,
+                   "pod_cache_rss_kib / 1024");
+        count_is(c, v, where, "pod_cache_peak_rss_kib",
+                 json_number_value(member(full, "peak_rss_kib")) -
+                     json_number_value(member(v, "empty.peak_rss_kib")),
+                 "full.peak_rss_kib - empty.peak_rss_kib");
+        double requests = json_number_value(member(full, "traffic.requests"));
+        double bytes = json_number_value(member(full, "traffic.bytes"));
+        count_is(c, v, where, "per_node.requests", requests, "full.traffic.requests");
+        count_is(c, v, where, "per_node.bytes", bytes, "full.traffic.bytes");
+        count_is(c, v, where, "per_node.pod_cache_rss_kib", cache, "pod_cache_rss_kib");
+        count_is(c, v, where, "daemonset.nodes", nodes, "setup.cluster.nodes");
+        count_is(c, v, where, "daemonset.requests", requests * nodes, "per node x nodes");
+        count_is(c, v, where, "daemonset.bytes", bytes * nodes, "per node x nodes");
+        count_is(c, v, where, "daemonset.pod_cache_rss_kib", cache * nodes, "per node x nodes");
+    }
+    check_goal(c, root, "fake_list_ms", full_median);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || argv[1][0] == '-') {
@@ -304,8 +527,10 @@ int main(int argc, char **argv)
         check_otlp_http(&c, root);
     else if (!strcmp(name, "filelog"))
         check_filelog(&c, root);
+    else if (!strcmp(name, "k8s"))
+        check_k8s(&c, root);
     else if (*name)
-        problem(&c, "benchmark: unknown \"%s\" (expected otlp-http or filelog)", name);
+        problem(&c, "benchmark: unknown \"%s\" (expected otlp-http, filelog or k8s)", name);
     json_decref(root);
     if (c.problems)
         fprintf(stderr, "%s: %d problem%s\n", argv[1], c.problems, c.problems == 1 ? "" : "s");

@@ -198,17 +198,19 @@ static int command_list(const struct list_options *o)
     struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
     char auth[512];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->token);
+    /* curl_slist_append leaves the list as it was when it fails: `headers` is freed once, at
+     * the end. */
     struct curl_slist *grown = headers ? curl_slist_append(headers, auth) : NULL;
+    if (grown)
+        headers = grown;
     double *ms = calloc((size_t)o->repetitions, sizeof(*ms));
     double *first_ms = calloc((size_t)o->repetitions, sizeof(*first_ms));
     json_t *tokens = json_array();
     int rc = 1;
     if (!curl || !grown || !ms || !first_ms || !tokens) {
         fprintf(stderr, "otel-k8sclient: out of memory\n");
-        curl_slist_free_all(grown ? grown : headers);
         goto done;
     }
-    headers = grown;
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

@@ -249,15 +249,27 @@ static json_t *replicaset_transform(const json_t *replicaset)
     return out;
 }
 
-/* Other kinds: only their metadata (labels/annotations of namespaces, nodes, workloads). */
+/* Other kinds: their metadata (labels/annotations of namespaces, nodes, workloads) but its
+ * managedFields, which are often most of it. */
 static json_t *metadata_transform(const json_t *object)
 {
-    json_t *out = json_object();
-    json_t *meta = json_object_get(object, "metadata");
-    if (!out || (meta && json_object_set(out, "metadata", meta) < 0)) {
+    static const char *const meta_keys[] = {"name",
+                                            "namespace",
+                                            "uid",
+                                            "labels",
+                                            "annotations",
+                                            "ownerReferences",
+                                            "creationTimestamp",
+                                            "resourceVersion",
+                                            NULL};
+    json_t *out = json_object(), *meta = json_object();
+    if (!out || !meta || json_object_set(out, "metadata", meta) < 0 ||
+        copy_keys(meta, json_object_get(object, "metadata"), meta_keys) < 0) {
         json_decref(out);
+        json_decref(meta);
         return NULL;
     }
+    json_decref(meta);
     return out;
 }
 

@@ -843,12 +843,18 @@ static void serve_list(struct call *c, struct k8s_store_type *type,
         .continue_token = httpd_request_query(c->req, "continue"),
         .match = filtered ? match_selectors : NULL,
         .match_ctx = filtered ? &s : NULL,
+        .as_text = !table, /* a Table is made from the objects */
     };
     struct k8s_store_list_result result = {0};
     struct error err = {0};
     int rc = k8s_store_list(c->api->store, type, &options, &result, &err);
     if (rc < 0) {
         answer_json(c, k8s_store_http_status(rc), k8s_store_list_status_json(&err, &result), NULL);
+    } else if (options.as_text) {
+        http_response_take_body(c->resp, "application/json", result.list_text,
+                                result.list_text_len);
+        c->resp->status = 200;
+        result.list_text = NULL;
     } else {
         json_t *list = k8s_store_list_json(type, &result);
         if (table && list) {

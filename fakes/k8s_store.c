@@ -44,6 +44,10 @@
 struct entry {
     char *key;      /* "<namespace>/<name>" or "<name>" */
     json_t *object; /* immutable once stored; with kind/apiVersion */
+    /* The object as a list item (no kind/apiVersion), serialized when it is written: a JSON
+     * string holding the text, so that a list can keep a reference after it unlocks. NULL when
+     * that ran out of memory (the next list that needs it makes it). */
+    json_t *item_text;
 };
 
 struct history_event {
@@ -480,11 +484,28 @@ static void history_clear(struct k8s_store *store, struct k8s_store_type *type)
     type->history_start = type->history_len = 0;
 }
 
+/* An object as a list item, serialized (kind/apiVersion left out, as a raw list's items carry
+ * none): a JSON string holding the text, or NULL on ENOMEM. */
+static json_t *item_text_of(const json_t *object)
+{
+    json_t *copy = json_copy((json_t *)object);
+    if (!copy)
+        return NULL;
+    json_object_del(copy, "kind");
+    json_object_del(copy, "apiVersion");
+    char *text = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    json_t *string = text ? json_stringn_nocheck(text, strlen(text)) : NULL;
+    free(text);
+    return string;
+}
+
 static void entries_clear(struct k8s_store_type *type)
 {
     for (size_t i = 0; i < type->count; i++) {
         free(type->entries[i].key);
         json_decref(type->entries[i].object);
+        json_decref(type->entries[i].item_text);
     }
     type->count = 0;
 }
@@ -973,7 +994,9 @@ int k8s_store_create(struct k8s_store *store, struct k8s_store_type *type, const
     /* nothing below fails */
     store->rv = rv;
     memmove(&type->entries[at + 1], &type->entries[at], (type->count - at) * sizeof(struct entry));
-    type->entries[at] = (struct entry){.key = key, .object = json_incref(copy)};
+    /* Serialized now, so that no list pays for it (NULL on ENOMEM: the first list makes it). */
+    type->entries[at] =
+        (struct entry){.key = key, .object = json_incref(copy), .item_text = item_text_of(copy)};
     type->count++;
     store->objects++;
     record_event(store, type, K8S_EVENT_ADDED, rv, event_key, copy, NULL);
@@ -1102,6 +1125,8 @@ int k8s_store_update(struct k8s_store *store, struct k8s_store_type *type, const
     }
     store->rv = rv;
     type->entries[at].object = json_incref(copy);
+    json_decref(type->entries[at].item_text);
+    type->entries[at].item_text = item_text_of(copy);
     record_event(store, type, K8S_EVENT_MODIFIED, rv, event_key, copy, old /* entry's ref */);
     pthread_mutex_unlock(&store->lock);
     free(key);
@@ -1148,6 +1173,7 @@ int k8s_store_delete(struct k8s_store *store, struct k8s_store_type *type, const
     }
     store->rv = rv;
     free(type->entries[at].key);
+    json_decref(type->entries[at].item_text);
     memmove(&type->entries[at], &type->entries[at + 1],
             (type->count - at - 1) * sizeof(struct entry));
     type->count--;
@@ -1250,8 +1276,9 @@ void k8s_store_reset(struct k8s_store *store)
 
 struct view_item {
     const char *key;
-    json_t *object; /* borrowed; NULL = absent at that RV */
-    uint64_t rv;    /* for sorting overrides */
+    json_t *object;      /* borrowed; NULL = absent at that RV */
+    uint64_t rv;         /* for sorting overrides */
+    struct entry *entry; /* the current entry it is, or NULL for a past state */
 };
 
 static int compare_view(const void *a, const void *b)
@@ -1288,12 +1315,13 @@ static int build_view(struct k8s_store *store, struct k8s_store_type *type, cons
         return -ENOMEM;
     }
     for (size_t i = first; i < end; i++)
-        current[i - first] = (struct view_item){type->entries[i].key, type->entries[i].object, 0};
+        current[i - first] =
+            (struct view_item){type->entries[i].key, type->entries[i].object, 0, &type->entries[i]};
     size_t n_over = 0;
     for (size_t i = 0; i < type->history_len; i++) {
         const struct history_event *ev = &type->history[(type->history_start + i) % size];
         if (ev->rv > at_rv && key_in_namespace(ev->key, namespace))
-            overrides[n_over++] = (struct view_item){ev->key, ev->prev, ev->rv};
+            overrides[n_over++] = (struct view_item){ev->key, ev->prev, ev->rv, NULL};
     }
     /* per key, the state before its first event after at_rv wins */
     qsort(overrides, n_over, sizeof(*overrides), compare_view);
@@ -1439,9 +1467,62 @@ static int invalid_list_options(struct error *err, const char *detail)
                      detail);
 }
 
+/* The view item's text: the entry's, made now if it has none; a past state's, made for this
+ * list only. A new reference, or NULL on ENOMEM. Under the store's lock. */
+static json_t *view_item_text(struct view_item *v)
+{
+    if (!v->entry)
+        return item_text_of(v->object);
+    if (!v->entry->item_text)
+        v->entry->item_text = item_text_of(v->object);
+    return json_incref(v->entry->item_text);
+}
+
+/* The whole list as text: the envelope k8s_store_list_json makes (with an empty "items", its
+ * last member) with the texts joined in place of its "[]", and a newline, as the API server
+ * ends its answers; the texts are dropped. One copy of the items' bytes. Returns 0 or
+ * -ENOMEM. */
+static int join_texts(const struct k8s_store_type *type, json_t **texts, size_t n,
+                      struct k8s_store_list_result *result)
+{
+    json_t *envelope = k8s_store_list_json(type, result);
+    char *head = envelope ? json_dumps(envelope, JSON_COMPACT) : NULL;
+    json_decref(envelope);
+    size_t head_len = head ? strlen(head) : 0;
+    char *out = NULL;
+    size_t w = 0;
+    if (head_len >= 3 && !strcmp(head + head_len - 3, "[]}")) {
+        head_len -= 2; /* keep its "[" */
+        size_t len = head_len + 3;
+        for (size_t i = 0; i < n; i++)
+            len += json_string_length(texts[i]) + 1;
+        if ((out = malloc(len + 1))) {
+            memcpy(out, head, head_len);
+            w = head_len;
+            for (size_t i = 0; i < n; i++) {
+                if (i)
+                    out[w++] = ',';
+                size_t piece = json_string_length(texts[i]);
+                memcpy(out + w, json_string_value(texts[i]), piece);
+                w += piece;
+            }
+            memcpy(out + w, "]}\n", 4);
+            w += 3;
+        }
+    }
+    free(head);
+    for (size_t i = 0; i < n; i++)
+        json_decref(texts[i]);
+    free(texts);
+    result->list_text = out;
+    result->list_text_len = w;
+    return out ? 0 : -ENOMEM;
+}
+
 void k8s_store_list_result_clear(struct k8s_store_list_result *result)
 {
     json_decref(result->items);
+    free(result->list_text);
     free(result->continue_token);
     memset(result, 0, sizeof(*result));
     result->remaining_item_count = -1;
@@ -1611,8 +1692,15 @@ int k8s_store_list(struct k8s_store *store, struct k8s_store_type *type,
             break;
         }
         last_key = view[i].key;
-        if (!options->match || options->match(view[i].object, options->match_ctx))
+        if (options->match && !options->match(view[i].object, options->match_ctx))
+            continue;
+        if (!options->as_text) {
             refs[n_refs++] = json_incref(view[i].object);
+        } else if (!(refs[n_refs++] = view_item_text(&view[i]))) {
+            n_refs--;
+            rc = out_of_memory(err);
+            goto fail;
+        }
     }
     result->resource_version = at;
     if (more) {
@@ -1629,6 +1717,13 @@ int k8s_store_list(struct k8s_store *store, struct k8s_store_type *type,
     free(view);
     view = NULL;
     free(start);
+    if (options->as_text) {
+        if (join_texts(type, refs, n_refs, result) < 0) {
+            k8s_store_list_result_clear(result);
+            return out_of_memory(err);
+        }
+        return 0;
+    }
     result->items = copy_refs(refs, n_refs, true);
     if (!result->items) {
         k8s_store_list_result_clear(result);

@@ -157,6 +157,10 @@ struct k8s_store_list_options {
     const char *continue_token;         /* NULL/"": first page */
     k8s_store_match_fn match;           /* NULL: every object */
     void *match_ctx;
+    /* Give the whole list as text (list_text) instead of objects (items): each current object
+     * is serialized once and kept until it changes, so that a list of thousands of pods is a
+     * copy of bytes, not a walk of every tree (scripts/bench k8s). */
+    bool as_text;
 };
 
 /* Which state a list reads (from apiserver's list read-consistency rules):
@@ -177,8 +181,12 @@ struct k8s_store_list_options {
  * Items are in key order ("<namespace>/<name>", byte order, as etcd keys sort) and carry no
  * kind/apiVersion, as in a real list. */
 struct k8s_store_list_result {
-    json_t *items;                  /* array, caller-owned; each item is a new object, but its
-                                       members are the store's: read, never change them */
+    json_t *items;   /* array, caller-owned; each item is a new object, but its
+                        members are the store's: read, never change them; NULL
+                        with as_text */
+    char *list_text; /* as_text: the list document, JSON_COMPACT and ending in a newline (what
+                        k8s_store_list_json would give, dumped); caller-owned */
+    size_t list_text_len;
     uint64_t resource_version;      /* the list's metadata.resourceVersion */
     char *continue_token;           /* metadata.continue, or NULL; see -ESTALE above */
     long long remaining_item_count; /* metadata.remainingItemCount, or -1 (only given without a

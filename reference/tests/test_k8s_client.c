@@ -39,8 +39,9 @@ struct scripted_api {
     int list_status;       /* 200, or an error Status with this code */
     char list_items[4096]; /* JSON array text */
     char list_rv[32];
-    bool page_once;   /* the first list answers with a `continue` token and no items */
-    int watch_status; /* 0: watches stream; else they get this error Status */
+    bool page_once;       /* the first list answers with a `continue` token and no items */
+    int watch_status;     /* 0: watches stream; else they get this error Status */
+    const char *raw_list; /* when set, lists answer exactly this */
     /* watch events to stream, one JSON line each; a watch ends when it has sent `end_after` */
     char events[EVENTS_MAX][512];
     size_t event_count, events_sent;
@@ -148,6 +149,8 @@ static void scripted_handle(void *ctx, const struct http_request *req, struct ht
         resp->content_type = "application/json";
         resp->stream = &watch_ops;
         resp->stream_ctx = w;
+    } else if (api->raw_list) {
+        http_response_printf(resp, 200, "application/json", "%s", api->raw_list);
     } else if (api->list_status != 200) {
         http_response_printf(resp, api->list_status, "application/json",
                              "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
@@ -497,6 +500,25 @@ static void test_refused_watch_lists_again(void **state)
     assert_null(strstr(logged, "unable to decode"));
 }
 
+/* The list body is walked member by member, one item decoded at a time: members in any order,
+ * white space anywhere, strings that look like keys, an unknown member holding an object. */
+static void test_list_body_in_any_order(void **state)
+{
+    struct fixture *f = *state;
+    f->api.raw_list =
+        "{\n  \"items\" : [\n    {\"metadata\": {\"name\": \"a\", \"namespace\": \"shop\", "
+        "\"annotations\": {\"note\": \"\\\"items\\\": [], metadata\"}}} ,\n"
+        "    {\"metadata\":{\"name\":\"b\",\"namespace\":\"shop\"}}\n  ] ,\n"
+        "  \"kind\": \"PodList\", \"extra\": {\"items\": [1, 2]}, \"count\": 2,\n"
+        "  \"metadata\": {\"resourceVersion\": \"77\"}, \"apiVersion\": \"v1\"\n}\n";
+    start_reflector(f);
+    assert_true(k8s_reflector_wait_synced(f->reflector, 20000 * MS));
+    assert_true(seen_has(&f->seen, "ADDED shop/a"));
+    assert_true(seen_has(&f->seen, "ADDED shop/b"));
+    assert_int_equal(k8s_reflector_store_size(f->reflector), 2);
+    wait_request(f, 1, "GET /api/v1/pods?allowWatchBookmarks=true&resourceVersion=77&");
+}
+
 /* ---- where it connects ---- */
 
 static char scratch[256];
@@ -627,6 +649,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forbidden_list_retries_until_granted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paged_list_with_selectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_watch_lists_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_body_in_any_order, setup, teardown),
     };
     const struct CMUnitTest config_tests[] = {
         cmocka_unit_test_setup_teardown(test_service_account_needs_the_service_env, config_setup,

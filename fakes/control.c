@@ -21,6 +21,7 @@
 #include "fault.h"
 #include "k8s_api.h"
 #include "request_log.h"
+#include "targets.h"
 
 #define MAX_SEGMENTS 8
 
@@ -326,6 +327,109 @@ static void post_k8s_tokens(struct fakes *fakes, struct fake *unused,
     send_json(resp, 200, json_pack("{s:s}", "token", token));
 }
 
+/* ---- fake scrape targets (targets.h) ---- */
+
+/* The {target} segment: the last one of /v1/targets/{target} and /v1/faults/targets/{target}.
+ * The route matched, so the path has one. */
+static const char *target_segment(const struct control_request *req)
+{
+    return strrchr(req->path, '/') + 1;
+}
+
+/* targets.h's codes as statuses: a bad request, an unknown target, a full set, a busy port. */
+static void send_targets_error(struct http_response *resp, const struct error *err)
+{
+    int status = err->code == -EINVAL       ? 400
+                 : err->code == -ENOENT     ? 404
+                 : err->code == -EADDRINUSE ? 409
+                 : err->code == -ENOSPC     ? 429
+                                            : 500;
+    send_error(resp, status, "%s", err->message);
+}
+
+static void send_targets_result(struct http_response *resp, int status, json_t *view,
+                                const struct error *err)
+{
+    if (view)
+        send_json(resp, status, view);
+    else
+        send_targets_error(resp, err);
+}
+
+static void post_targets(struct fakes *fakes, struct fake *unused,
+                         const struct control_request *req, struct http_response *resp)
+{
+    if (req->body_too_large) {
+        send_error(resp, 413, "target body too large");
+        return;
+    }
+    struct error err = {0};
+    json_t *view = targets_add(fakes_targets(fakes), (const char *)req->body, req->body_len, &err);
+    send_targets_result(resp, 201, view, &err);
+}
+
+static void get_targets(struct fakes *fakes, struct fake *unused, const struct control_request *req,
+                        struct http_response *resp)
+{
+    send_json(resp, 200, targets_view(fakes_targets(fakes)));
+}
+
+static void get_target(struct fakes *fakes, struct fake *unused, const struct control_request *req,
+                       struct http_response *resp)
+{
+    struct error err = {0};
+    json_t *view = targets_view_one(fakes_targets(fakes), target_segment(req), &err);
+    send_targets_result(resp, 200, view, &err);
+}
+
+static void delete_target(struct fakes *fakes, struct fake *unused,
+                          const struct control_request *req, struct http_response *resp)
+{
+    struct error err = {0};
+    json_t *view = targets_remove(fakes_targets(fakes), target_segment(req), &err);
+    send_targets_result(resp, 200, view, &err);
+}
+
+static void get_target_fault(struct fakes *fakes, struct fake *unused,
+                             const struct control_request *req, struct http_response *resp)
+{
+    struct error err = {0};
+    json_t *view = targets_fault_view(fakes_targets(fakes), target_segment(req), &err);
+    send_targets_result(resp, 200, view, &err);
+}
+
+/* The same JSON as PUT /v1/faults/{fake} (fault.h), but for one target. */
+static void put_target_fault(struct fakes *fakes, struct fake *unused,
+                             const struct control_request *req, struct http_response *resp)
+{
+    if (req->body_too_large) {
+        send_error(resp, 413, "fault body too large");
+        return;
+    }
+    struct fault_spec spec;
+    struct error err = {0};
+    if (fault_spec_parse((const char *)req->body, req->body_len, &spec, &err) < 0) {
+        send_error(resp, err.code == -ENOMEM ? 500 : 400, "%s", err.message);
+        return;
+    }
+    if (spec.cut_watches) {
+        fault_spec_clear(&spec);
+        send_error(resp, 400, "a target has no watches to cut");
+        return;
+    }
+    json_t *view = targets_set_fault(fakes_targets(fakes), target_segment(req), &spec, &err);
+    fault_spec_clear(&spec); /* emptied when it was installed; still ours when it was not */
+    send_targets_result(resp, 200, view, &err);
+}
+
+static void delete_target_fault(struct fakes *fakes, struct fake *unused,
+                                const struct control_request *req, struct http_response *resp)
+{
+    struct error err = {0};
+    json_t *view = targets_clear_fault(fakes_targets(fakes), target_segment(req), &err);
+    send_targets_result(resp, 200, view, &err);
+}
+
 /* ---- routing ---- */
 
 struct route {
@@ -348,6 +452,13 @@ static const struct route routes[] = {
     {"/v1/faults/{fake}", "PUT", put_fault},
     {"/v1/faults/{fake}", "DELETE", delete_fault},
     {"/v1/faults/{fake}/release", "POST", release_fault},
+    {"/v1/faults/targets/{target}", "GET", get_target_fault},
+    {"/v1/faults/targets/{target}", "PUT", put_target_fault},
+    {"/v1/faults/targets/{target}", "DELETE", delete_target_fault},
+    {"/v1/targets", "GET", get_targets},
+    {"/v1/targets", "POST", post_targets},
+    {"/v1/targets/{target}", "GET", get_target},
+    {"/v1/targets/{target}", "DELETE", delete_target},
     {"/v1/k8s/objects", "POST", post_k8s_objects},
     {"/v1/k8s/objects/{group}/{resource}/{namespace}/{name}", "DELETE", delete_k8s_object},
     {"/v1/k8s/pods/{namespace}/{name}/phase", "POST", post_k8s_pod_phase},

@@ -38,6 +38,24 @@
  *                                          touches the objects: they are the cluster)
  *   POST   /v1/k8s/tokens                 {"user":"system:serviceaccount:NS:NAME"} or
  *                                          {"user":"alice","groups":[...]} -> {"token":"..."}
+ *   POST   /v1/targets                    starts a fake scrape target (targets.h):
+ *                                          {"address":"127.0.1.5","port":0,"path":"/metrics",
+ *                                          "bodies":["up 1\n", ...],"content_type":"...",
+ *                                          "fault":{...}}; answers 201 with its view (its
+ *                                          "id" and bound "port"); 400 for a bad field, 409 when
+ *                                          the address and port are taken
+ *   GET    /v1/targets                    {"targets":[{"id","address","port","path",
+ *                                          "requests","scrapes","paths":{"/metrics":n},
+ *                                          "last_accept","last_accept_encoding",
+ *                                          "last_user_agent","fault"}, ...]}
+ *   GET    /v1/targets/{target}           one of them; {target} is its id, address:port, or
+ *                                          its address when one target has it
+ *   DELETE /v1/targets/{target}           stops it (later scrapes are refused); answers its
+ *                                          last view
+ *   GET    /v1/faults/targets/{target}    a target's fault, as GET /v1/faults/{fake}
+ *   PUT    /v1/faults/targets/{target}    sets it (fault.h's JSON; {"status":200,
+ *                                          "body":"garbage"} serves a broken exposition)
+ *   DELETE /v1/faults/targets/{target}    clears it and releases stalled scrapes
  *
  * Errors are JSON `{"error":"..."}`: 404 for an unknown path or fake (naming the known ones),
  * 405 with Allow for a wrong method, 400 for bad JSON or parameters (with the parser's words).

@@ -27,6 +27,7 @@
 #include "prometheus.h"
 #include "request_log.h"
 #include "tempo.h"
+#include "targets.h"
 #include "tempo_grpc.h"
 #include "tls_cert.h"
 
@@ -284,6 +285,7 @@ struct fakes {
     char known_names[256];
     struct tempo_grpc *tempo_grpc; /* Tempo's second front (tempo_grpc.h) */
     struct tls_cert cert;          /* for the HTTPS fronts, made by fakes_listen when needed */
+    struct targets *targets;       /* fake scrape targets (targets.h), started by control */
 };
 
 const char *fake_name(const struct fake *fake)
@@ -348,6 +350,11 @@ int fakes_port(const struct fakes *f, const char *name)
             return fake->tls_server ? httpd_port(fake->tls_server) : 0;
     }
     return 0;
+}
+
+struct targets *fakes_targets(struct fakes *f)
+{
+    return f->targets;
 }
 
 const char *fakes_ca_pem(const struct fakes *f)
@@ -429,6 +436,12 @@ struct fakes *fakes_new(const struct fakes_config *cfg, struct error *err)
     f->cfg = *cfg;
     snprintf(f->host, sizeof(f->host), "%s", cfg->host ? cfg->host : DEFAULT_HOST);
     f->cfg.host = f->host;
+    f->targets = targets_new();
+    if (!f->targets) {
+        error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory creating the scrape targets");
+        fakes_free(f);
+        return NULL;
+    }
     size_t w = 0;
     for (size_t i = 0; i < BACKEND_COUNT; i++) {
         struct fake *fake = &f->items[f->count++];
@@ -497,6 +510,8 @@ void fakes_free(struct fakes *f)
     }
     tempo_grpc_stop(f->tempo_grpc);
     httpd_stop(f->control);
+    /* after the control server: no control request is using a target any more */
+    targets_free(f->targets);
     for (size_t i = 0; i < f->count; i++) {
         httpd_stop(f->items[i].tls_server);
         httpd_stop(f->items[i].server);

@@ -28,6 +28,7 @@
 
 struct fault;
 struct request_log;
+struct targets;
 
 struct fakes_config {
     const char *host; /* NULL = 127.0.0.1 */
@@ -115,6 +116,9 @@ int fakes_port(const struct fakes *f, const char *name);
 /* The PEM certificate of the HTTPS fronts, which is its own CA (give it to clients as their CA
  * bundle), or NULL when no backend serves HTTPS or before fakes_listen. Borrowed. */
 const char *fakes_ca_pem(const struct fakes *f);
+/* The fake scrape targets (targets.h): not backends of the table, since each one is a server
+ * of its own that the control API starts and stops. Borrowed; never NULL after fakes_new. */
+struct targets *fakes_targets(struct fakes *f);
 
 const char *fake_name(const struct fake *fake);
 const struct fake_backend *fake_backend(const struct fake *fake);

@@ -20,6 +20,7 @@ struct reply {
     size_t len;
     char content_type[160];
     char retry_after[64];
+    char content_encoding[64];
 };
 
 static inline size_t reply_on_body(char *data, size_t size, size_t n, void *ctx)
@@ -54,12 +55,15 @@ static inline size_t reply_on_header(char *data, size_t size, size_t n, void *ct
     size_t len = size * n;
     reply_header_value(data, len, "Content-Type: ", r->content_type, sizeof(r->content_type));
     reply_header_value(data, len, "Retry-After: ", r->retry_after, sizeof(r->retry_after));
+    reply_header_value(data, len, "Content-Encoding: ", r->content_encoding,
+                       sizeof(r->content_encoding));
     return len;
 }
 
-/* One request to 127.0.0.1:port: `headers` is NULL or a NULL-terminated list of
- * "Name: value" lines, `body` NULL or text. Fills *r (r->rc says whether curl got an answer). */
-static inline void http_request_to(const char *method, int port, const char *path,
+/* One request to host:port (an IPv4 address): `headers` is NULL or a NULL-terminated list of
+ * "Name: value" lines, `body` NULL or text. Fills *r (r->rc says whether curl got an answer).
+ * The body comes as sent: curl decodes no Content-Encoding. */
+static inline void http_request_at(const char *method, const char *host, int port, const char *path,
                                    const char *const *headers, const char *body, long timeout_s,
                                    struct reply *r)
 {
@@ -70,7 +74,7 @@ static inline void http_request_to(const char *method, int port, const char *pat
         return;
     }
     char url[2048];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    snprintf(url, sizeof(url), "http://%s:%d%s", host, port, path);
     struct curl_slist *list = NULL;
     for (const char *const *h = headers; h && *h; h++)
         list = curl_slist_append(list, *h);
@@ -91,6 +95,14 @@ static inline void http_request_to(const char *method, int port, const char *pat
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
     curl_slist_free_all(list);
     curl_easy_cleanup(curl);
+}
+
+/* One request to 127.0.0.1:port, as http_request_at. */
+static inline void http_request_to(const char *method, int port, const char *path,
+                                   const char *const *headers, const char *body, long timeout_s,
+                                   struct reply *r)
+{
+    http_request_at(method, "127.0.0.1", port, path, headers, body, timeout_s, r);
 }
 
 #endif

@@ -237,12 +237,10 @@ int fakes_client_count(const struct fakes_client *f, enum fake_id fake, const ch
     return count_from_view(fake, stat, *view, out);
 }
 
-int fakes_client_put_fault(const struct fakes_client *f, enum fake_id fake, const json_t *spec,
-                           struct error *err)
+/* PUTs a fault spec to `url`. The fakes take retry_after as a string; scenarios may write
+ * `retry_after: 2`. */
+static int put_fault_spec(const char *url, const json_t *spec, struct error *err)
 {
-    char url[256];
-    snprintf(url, sizeof(url), "%s/v1/faults/%s", f->control, scenario_fake_name(fake));
-    /* The fakes take retry_after as a string; scenarios may write `retry_after: 2`. */
     json_t *copy = json_deep_copy(spec);
     if (!copy)
         return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
@@ -257,9 +255,53 @@ int fakes_client_put_fault(const struct fakes_client *f, enum fake_id fake, cons
     return rc;
 }
 
+int fakes_client_put_fault(const struct fakes_client *f, enum fake_id fake, const json_t *spec,
+                           struct error *err)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/v1/faults/%s", f->control, scenario_fake_name(fake));
+    return put_fault_spec(url, spec, err);
+}
+
 int fakes_client_clear_fault(const struct fakes_client *f, enum fake_id fake, struct error *err)
 {
     char url[256];
     snprintf(url, sizeof(url), "%s/v1/faults/%s", f->control, scenario_fake_name(fake));
     return httpc_send_json("DELETE", url, NULL, err);
+}
+
+int fakes_client_start_target(const struct fakes_client *f, const json_t *target, struct error *err)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/v1/targets", f->control);
+    return httpc_send_json("POST", url, target, err);
+}
+
+/* {target} of the control API's target routes, escaped for the path. */
+static int target_url(const struct fakes_client *f, const char *prefix, const char *name, char *url,
+                      size_t size, struct error *err)
+{
+    char *escaped = httpc_escape(name);
+    if (!escaped)
+        return error_set(err, -ENOMEM, ERROR_PERMANENT, "out of memory");
+    snprintf(url, size, "%s%s/%s", f->control, prefix, escaped);
+    free(escaped);
+    return 0;
+}
+
+int fakes_client_stop_target(const struct fakes_client *f, const char *name, struct error *err)
+{
+    char url[512];
+    int rc = target_url(f, "/v1/targets", name, url, sizeof(url), err);
+    return rc < 0 ? rc : httpc_send_json("DELETE", url, NULL, err);
+}
+
+int fakes_client_target_fault(const struct fakes_client *f, const char *name, const json_t *spec,
+                              struct error *err)
+{
+    char url[512];
+    int rc = target_url(f, "/v1/faults/targets", name, url, sizeof(url), err);
+    if (rc < 0)
+        return rc;
+    return spec ? put_fault_spec(url, spec, err) : httpc_send_json("DELETE", url, NULL, err);
 }

@@ -69,4 +69,12 @@ int fakes_client_put_fault(const struct fakes_client *f, enum fake_id fake, cons
                            struct error *err);
 int fakes_client_clear_fault(const struct fakes_client *f, enum fake_id fake, struct error *err);
 
+/* Fake scrape targets (fakes/targets.h). `target` is the JSON of POST /v1/targets; `name` an id,
+ * "address:port" or an address one target has. A spec of NULL clears the target's fault. */
+int fakes_client_start_target(const struct fakes_client *f, const json_t *target,
+                              struct error *err);
+int fakes_client_stop_target(const struct fakes_client *f, const char *name, struct error *err);
+int fakes_client_target_fault(const struct fakes_client *f, const char *name, const json_t *spec,
+                              struct error *err);
+
 #endif

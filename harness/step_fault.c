@@ -39,6 +39,26 @@ static const struct field fault_spec_fields[] = {
     {NULL, 0, false, NULL},
 };
 
+int step_fault_check_spec(struct loader *l, const json_t *spec, int line, const char *path)
+{
+    int rc = loader_check_fields(l, spec, line, path, fault_spec_fields);
+    if (rc < 0)
+        return rc;
+    const json_t *status = json_object_get(spec, "status");
+    if (status && (json_integer_value(status) < 200 || json_integer_value(status) > 599))
+        return loader_fail(l, line, path, "status: expected 200-599");
+    if (!status && !json_object_get(spec, "grpc_status") &&
+        !loader_get_bool(spec, "reset", false) && !loader_get_bool(spec, "stall", false) &&
+        !json_object_get(spec, "latency_ms"))
+        return loader_fail(l, line, path,
+                           "a fault needs status, reset, stall or latency_ms (or grpc_status)");
+    const json_t *times = json_object_get(spec, "times");
+    if (times && json_integer_value(times) < 1)
+        return loader_fail(l, line, path,
+                           "times: expected at least 1 (omit it for \"until cleared\")");
+    return 0;
+}
+
 static int load_fault_step(struct loader *l, struct step *st, const json_t *obj, const char *path,
                            int line)
 {
@@ -62,21 +82,12 @@ static int load_fault_step(struct loader *l, struct step *st, const json_t *obj,
         snprintf(st->label, sizeof(st->label), "fault %s clear", key);
         return 0;
     }
-    int rc = loader_check_fields(l, spec, kline, sub, fault_spec_fields);
+    int rc = step_fault_check_spec(l, spec, kline, sub);
     if (rc < 0)
         return rc;
     const json_t *status = json_object_get(spec, "status");
-    if (status && (json_integer_value(status) < 200 || json_integer_value(status) > 599))
-        return loader_fail(l, kline, sub, "status: expected 200-599");
     const json_t *grpc_status = json_object_get(spec, "grpc_status");
-    if (!status && !grpc_status && !loader_get_bool(spec, "reset", false) &&
-        !loader_get_bool(spec, "stall", false) && !json_object_get(spec, "latency_ms"))
-        return loader_fail(l, kline, sub,
-                           "a fault needs status, reset, stall or latency_ms (or grpc_status)");
     const json_t *times = json_object_get(spec, "times");
-    if (times && json_integer_value(times) < 1)
-        return loader_fail(l, kline, sub,
-                           "times: expected at least 1 (omit it for \"until cleared\")");
     f->spec = spec;
     char times_text[32] = "";
     if (times)

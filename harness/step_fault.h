@@ -23,6 +23,12 @@ struct step_fault {
 
 extern const struct step_kind_desc step_fault_kind; /* defined last in step_fault.c */
 
+struct loader;
+/* Checks a fault spec as the fakes' fault injector takes it (fakes/fault.h): its keys and types,
+ * status 200-599, times >= 1, and that it does something; `line` and `path` locate it in
+ * messages. For the `target` step too, whose faults are the same (step_target.c). */
+int step_fault_check_spec(struct loader *l, const json_t *spec, int line, const char *path);
+
 /* The data of `st`, which must be a fault step (asserted). Borrowed from st, which owns it. */
 static inline struct step_fault *step_fault_data(const struct step *st)
 {

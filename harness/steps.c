@@ -22,11 +22,11 @@ extern const struct step_kind_desc step_stop_kind;
 extern const struct step_kind_desc step_start_kind;
 extern const struct step_kind_desc step_pod_log_kind;
 extern const struct step_kind_desc step_k8s_kind;
+extern const struct step_kind_desc step_target_kind;
 
 const struct step_kind_desc *const steps_registry[] = {
-    &step_otlp_kind,    &step_fault_kind, &step_wait_kind,
-    &step_restart_kind, &step_stop_kind,  &step_start_kind,
-    &step_pod_log_kind, &step_k8s_kind,   NULL,
+    &step_otlp_kind,  &step_fault_kind,   &step_wait_kind, &step_restart_kind, &step_stop_kind,
+    &step_start_kind, &step_pod_log_kind, &step_k8s_kind,  &step_target_kind,  NULL,
 };
 
 const struct step_kind_desc *steps_find(const char *name)

@@ -4,11 +4,12 @@
  * Each step kind is one constant `struct step_kind_desc`, defined last in its own file, as the
  * collector's components (reference/service/component.h) and the fakes' backends (fakes/fakes.h)
  * are: step_otlp.c, step_pod_log.c, step_fault.c, step_wait.c, step_restart.c for restart,
- * stop and start, and step_k8s.c. steps.c lists them in one table; the loader (scenario.c) and the
- * runner (run.c) know the kinds only through it. A kind keeps what it loads in its own struct,
- * declared in its own header (step_otlp.h ...: a struct step holds only a pointer to it,
- * scenario.h) so that its file and its tests can read it. Adding a step kind is its file, its
- * header when others need its struct, and one entry in the table in steps.c; nothing else changes.
+ * stop and start, step_k8s.c and step_target.c. steps.c lists them in one table; the loader
+ * (scenario.c) and the runner (run.c) know the kinds only through it. A kind keeps what it loads in
+ * its own struct, declared in its own header (step_otlp.h ...: a struct step holds only a pointer
+ * to it, scenario.h) so that its file and its tests can read it. Adding a step kind is its file,
+ * its header when others need its struct, and one entry in the table in steps.c; nothing else
+ * changes.
  *
  * The order of the calls, for every step of a scenario:
  *   1. scenario_load, in file order: the body is checked against `fields` (when set), the

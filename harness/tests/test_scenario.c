@@ -20,6 +20,7 @@
 #include "report.h"
 #include "scenario.h"
 #include "step_fault.h"
+#include "step_target.h"
 #include "step_k8s.h"
 #include "step_otlp.h"
 #include "step_pod_log.h"
@@ -108,6 +109,7 @@ static int setup(void **state)
     write_file("configs/c.yaml", config_yaml);
     write_file("configs/g.yaml", grpc_config_yaml);
     write_file("scenarios/inputs/logs.json", logs_json);
+    write_file("scenarios/inputs/app.prom", "# TYPE up gauge\nup 1\n");
     write_file("kind/manifests/rbac-seed.yaml", rbac_yaml);
     write_file("kind/manifests/rbac.yaml", rbac_yaml);
     write_file("scenarios/inputs/k8s/objects.yaml", objects_yaml);
@@ -265,7 +267,7 @@ static const struct {
      "case.yaml:6: endpoints.otlphttp/lokki: configs/c.yaml has no exporter \"otlphttp/lokki\""},
     {"unknown step", HEAD "steps:\n  - sleep: 1s\nexpect: {golden: [loki]}\n",
      "case.yaml:6: steps[0]: unknown step \"sleep\" (expected one of: otlp, fault, wait, restart, "
-     "stop, start, pod_log, k8s; there is no sleep: wait for a condition)"},
+     "stop, start, pod_log, k8s, target; there is no sleep: wait for a condition)"},
     {"wrong type in a step",
      HEAD "steps:\n  - otlp: {file: inputs/logs.json, gzip: \"yes\"}\nexpect: {golden: [loki]}\n",
      "case.yaml:6: steps[0].otlp.gzip: expected true or false, got a string"},
@@ -403,8 +405,8 @@ static const struct {
     {"a wait while the collector is stopped",
      HEAD "steps:\n  - stop: {signal: KILL}\n  - wait: {loki: {records: 1}}\n  - start:\n"
           "expect: {golden: [loki]}\n",
-     "case.yaml:7: steps[1]: the collector is stopped here: only pod_log and k8s steps can run "
-     "until start"},
+     "case.yaml:7: steps[1]: the collector is stopped here: only pod_log, k8s and target steps "
+     "can run until start"},
     {"stopped at the end", HEAD "steps:\n  - stop:\nexpect: {golden: [loki]}\n",
      "steps: the collector is stopped at the end: add a start step"},
     {"start without stop", HEAD "steps:\n  - start:\nexpect: {golden: [loki]}\n",
@@ -533,7 +535,73 @@ static const struct {
      HEAD "kubernetes: {}\nsteps:\n  - k8s: {call: {verb: get, resource: pods, name: a, "
           "expect_items: 1}}\nexpect: {golden: [loki]}\n",
      "steps[0].k8s.call: expect_items: a count (0 or more) of what a list answers"},
+    {"target without an address",
+     HEAD "steps:\n  - target: {body: inputs/app.prom}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].target: missing required key \"address\""},
+    {"target on an address that is not loopback",
+     HEAD "steps:\n  - target:\n      address: 10.0.0.5\n      body: inputs/app.prom\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:7: steps[0].target.address: expected a loopback address such as 127.0.1.5, got "
+     "\"10.0.0.5\""},
+    {"target body file missing",
+     HEAD "steps:\n  - target: {address: 127.0.1.5, body: inputs/nope.prom}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].target.body: cannot read"},
+    {"target bodies item missing",
+     HEAD "steps:\n  - target:\n      address: 127.0.1.5\n      bodies:\n        - "
+          "inputs/app.prom\n        - inputs/nope.prom\nexpect: {golden: [loki]}\n",
+     "case.yaml:10: steps[0].target.bodies[1]: cannot read"},
+    {"target with body and bodies",
+     HEAD "steps:\n  - target: {address: 127.0.1.5, body: inputs/app.prom, bodies: "
+          "[inputs/app.prom]}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].target: expected body (one file) or bodies (a list), not both"},
+    {"target with a fault that does nothing",
+     HEAD "steps:\n  - target: {address: 127.0.1.5, fault: {times: 2}}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].target.fault: a fault needs status, reset, stall or latency_ms"},
+    {"target stop with a body",
+     HEAD "steps:\n  - target: {address: 127.0.1.5, body: inputs/app.prom, stop: true}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].target: stop: true stands alone"},
+    {"target that does nothing",
+     HEAD "steps:\n  - target: {address: 127.0.1.5}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].target: nothing to do: expected body or bodies (serve), fault, or "
+     "stop: true"},
+    {"target path without a slash",
+     HEAD "steps:\n  - target: {address: 127.0.1.5, path: metrics, body: inputs/app.prom}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].target.path: expected a path starting with /"},
 };
+
+/* A target served with two bodies and a fault, then its fault changed, cleared, and stopped. */
+static void test_valid_target_steps_are_resolved(void **state)
+{
+    (void)state;
+    struct scenario *s = NULL;
+    struct error err = {0};
+    int rc = load_case(HEAD "steps:\n"
+                            "  - target: {address: 127.0.1.5, path: /m, bodies: [inputs/app.prom, "
+                            "inputs/app.prom], fault: {status: 503, times: 1}}\n"
+                            "  - target: {address: 127.0.1.5, fault: {reset: true}}\n"
+                            "  - target: {address: 127.0.1.5, fault: clear}\n"
+                            "  - target: {address: 127.0.1.5, port: 9100, stop: true}\n"
+                            "expect: {golden: [loki]}\n",
+                       &s, &err);
+    if (rc != 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(s->step_count, 4);
+    const struct step_target *serve = step_target_data(&s->steps[0]);
+    assert_int_equal(serve->action, STEP_TARGET_SERVE);
+    assert_string_equal(serve->path, "/m");
+    assert_int_equal(serve->body_count, 2);
+    assert_string_equal(serve->bodies[1], "# TYPE up gauge\nup 1\n");
+    assert_non_null(serve->fault);
+    assert_int_equal(step_target_data(&s->steps[1])->action, STEP_TARGET_FAULT);
+    assert_int_equal(step_target_data(&s->steps[2])->action, STEP_TARGET_CLEAR_FAULT);
+    assert_int_equal(step_target_data(&s->steps[3])->action, STEP_TARGET_STOP);
+    assert_string_equal(s->steps[3].label, "target 127.0.1.5:9100 stop");
+    scenario_free(s);
+}
 
 static void test_errors_name_file_line_and_expectation(void **state)
 {
@@ -633,10 +701,10 @@ static const struct {
      HEAD "steps:\n  - {otlp: {file: inputs/logs.json}, wait: {loki: {records: 1}}}\n"
           "expect: {golden: [loki]}\n",
      "case.yaml:6: steps[0]: expected a mapping with one key: otlp, fault, wait, restart, stop, "
-     "start, pod_log or k8s"},
+     "start, pod_log, k8s or target"},
     {"an unknown step that is not sleep", HEAD "steps:\n  - nap: 1s\nexpect: {golden: [loki]}\n",
      "case.yaml:6: steps[0]: unknown step \"nap\" (expected one of: otlp, fault, wait, restart, "
-     "stop, start, pod_log, k8s)"},
+     "stop, start, pod_log, k8s, target)"},
     {"before_start item that is not a step",
      HEAD "before_start:\n  - pod_log\nexpect: {golden: [loki]}\n",
      "case.yaml:6: before_start[0]: expected a pod_log step"},
@@ -862,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_valid_grpc_scenario_is_resolved),
         cmocka_unit_test(test_valid_pod_log_scenario_is_resolved),
         cmocka_unit_test(test_errors_name_file_line_and_expectation),
+        cmocka_unit_test(test_valid_target_steps_are_resolved),
         cmocka_unit_test(test_step_kind_rules_and_messages),
         cmocka_unit_test(test_bare_collector_steps_take_their_defaults),
         cmocka_unit_test(test_valid_kubernetes_scenario_is_resolved),

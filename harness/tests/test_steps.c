@@ -17,7 +17,7 @@ static void test_every_kind_is_found_by_its_name(void **state)
     size_t count = 0;
     for (size_t i = 0; steps_registry[i]; i++, count++)
         assert_ptr_equal(steps_find(steps_registry[i]->name), steps_registry[i]);
-    assert_int_equal(count, 8);
+    assert_int_equal(count, 9);
     assert_null(steps_find("sleep"));
     assert_null(steps_find(""));
 }

@@ -356,6 +356,11 @@ static json_t *target_json(struct target *tg)
     json_t *paths = json_object();
     json_t *root = json_object();
     int rc = !paths || !root;
+    /* who it is first, then what it saw: the order a reader of GET /v1/targets wants */
+    rc = rc || json_object_set_new(root, "id", json_string(tg->id));
+    rc = rc || json_object_set_new(root, "address", json_string(tg->address));
+    rc = rc || json_object_set_new(root, "port", json_integer(tg->port));
+    rc = rc || json_object_set_new(root, "path", json_string(tg->path));
     pthread_mutex_lock(&tg->mutex);
     for (size_t i = 0; !rc && i < tg->path_count; i++)
         rc = json_object_set_new(paths, tg->paths[i].path,
@@ -373,10 +378,6 @@ static json_t *target_json(struct target *tg)
                                    tg->seen_any ? json_string(tg->last_user_agent) : json_null());
     pthread_mutex_unlock(&tg->mutex);
     rc = rc || json_object_set(root, "paths", paths);
-    rc = rc || json_object_set_new(root, "id", json_string(tg->id));
-    rc = rc || json_object_set_new(root, "address", json_string(tg->address));
-    rc = rc || json_object_set_new(root, "port", json_integer(tg->port));
-    rc = rc || json_object_set_new(root, "path", json_string(tg->path));
     rc = rc || json_object_set_new(root, "content_type", json_string(tg->content_type));
     rc = rc || json_object_set_new(root, "bodies", json_integer((json_int_t)tg->body_count));
     rc = rc || json_object_set_new(root, "fault", fault_view(tg->fault));

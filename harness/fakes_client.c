@@ -157,6 +157,8 @@ int fakes_client_view(const struct fakes_client *f, const char *view, json_t **o
     char url[256];
     if (!strcmp(view, "stats"))
         snprintf(url, sizeof(url), "%s/v1/stats", f->control);
+    else if (!strcmp(view, "targets"))
+        snprintf(url, sizeof(url), "%s/v1/targets", f->control);
     else if (!strncmp(view, "requests/", 9))
         snprintf(url, sizeof(url), "%s/v1/requests/%s", f->control, view + 9);
     else if (!strncmp(view, "otlp/", 5))

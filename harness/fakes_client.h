@@ -54,7 +54,8 @@ void fakes_client_endpoint(const struct fakes_client *f, enum fake_id fake, char
 void fakes_client_grpc_target(const struct fakes_client *f, enum fake_id fake, char *buf,
                               size_t size);
 
-/* GET a view: "loki" (backend view), "otlp/loki" (?view=otlp), "requests/loki", "stats". */
+/* GET a view: "loki" (backend view), "otlp/loki" (?view=otlp), "requests/loki", "stats",
+ * "targets" (the scrape targets and their counts, GET /v1/targets). */
 int fakes_client_view(const struct fakes_client *f, const char *view, json_t **out,
                       struct error *err);
 

@@ -53,6 +53,53 @@ static int load_pod_log_files(struct loader *l, const json_t *list, const char *
     return 0;
 }
 
+/* `target: {127.0.1.5: {scrapes: 2}, ...}` into w->targets. */
+static int load_target_counts(struct loader *l, struct step_wait *w, const json_t *map,
+                              const char *path, int line)
+{
+    static const char *const stats[] = {"scrapes", "requests", NULL};
+    if (!json_is_object(map) || json_object_size(map) == 0)
+        return loader_fail(l, line, path,
+                           "expected targets and their counts, e.g. {127.0.1.5: {scrapes: 2}}");
+    const char *name;
+    json_t *counts;
+    char sub[600];
+    json_object_foreach((json_t *)map, name, counts)
+    {
+        int nline = loader_line_of_key(l, map, name, line);
+        loader_join(sub, sizeof(sub), path, name);
+        if (!json_is_object(counts) || json_object_size(counts) == 0)
+            return loader_fail(l, nline, sub, "expected counts such as {scrapes: 2}, got %s",
+                               loader_type_name(counts));
+        const char *stat;
+        json_t *value;
+        json_object_foreach(counts, stat, value)
+        {
+            size_t i = 0;
+            while (stats[i] && strcmp(stats[i], stat) != 0)
+                i++;
+            if (!stats[i])
+                return loader_fail(l, nline, sub,
+                                   "unknown count \"%s\" for a target (expected one of: scrapes, "
+                                   "requests)",
+                                   stat);
+            if (w->targets_count == SCENARIO_MAX_ITEMS)
+                return loader_fail(l, nline, sub, "at most %d target counts", SCENARIO_MAX_ITEMS);
+            struct target_count *c = &w->targets[w->targets_count];
+            char why[128], stat_path[700];
+            if (condition_parse(value, COND_GE, &c->cond, why, sizeof(why)) < 0) {
+                snprintf(stat_path, sizeof(stat_path), "%s.%s", sub, stat);
+                return loader_fail(l, loader_line_of_key(l, counts, stat, nline), stat_path, "%s",
+                                   why);
+            }
+            c->name = name;
+            c->stat = stats[i];
+            w->targets_count++;
+        }
+    }
+    return 0;
+}
+
 /* The body's keys are fakes, `collector`, `lines`, `tailing`, `checkpointed` and `timeout`, each
  * holding its own kind of condition, so the descriptor has no field table: load_wait_step checks
  * them. */
@@ -61,7 +108,7 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
 {
     struct step_wait *w = step_wait_data(st);
     static const char *const known =
-        "prometheus, loki, tempo, collector, lines, tailing, checkpointed, timeout";
+        "prometheus, loki, tempo, collector, lines, tailing, checkpointed, target, timeout";
     if (!json_is_object(obj))
         return loader_fail(l, line, path,
                            "expected conditions such as {loki: {records: 2}, timeout: "
@@ -87,6 +134,8 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
             rc = load_pod_log_files(l, value, sub, kline, w->tailing, &w->tailing_count);
         else if (!strcmp(key, "checkpointed"))
             rc = load_pod_log_files(l, value, sub, kline, w->checkpointed, &w->checkpointed_count);
+        else if (!strcmp(key, "target"))
+            rc = load_target_counts(l, w, value, sub, kline);
         else if (scenario_fake_parse(key, &fake) == 0)
             rc = loader_fake_counts(l, fake, value, sub, kline, COND_GE, w->conds, &w->count);
         else
@@ -95,7 +144,8 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
         if (rc < 0)
             return rc;
     }
-    if (w->count == 0 && w->lines_count == 0 && w->tailing_count == 0 && w->checkpointed_count == 0)
+    if (w->count == 0 && w->lines_count == 0 && w->tailing_count == 0 &&
+        w->checkpointed_count == 0 && w->targets_count == 0)
         return loader_fail(l, line, path, "nothing to wait for (expected one of: %s)", known);
     if ((rc = loader_get_duration(l, obj, "timeout", path, DEFAULT_WAIT_TIMEOUT_MS,
                                   &w->timeout_ms)) < 0)
@@ -126,6 +176,12 @@ static int load_wait_step(struct loader *l, struct step *st, const json_t *obj, 
     for (size_t i = 0; i < w->checkpointed_count && n < sizeof(st->label); i++)
         n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s checkpointed %s",
                               n > 4 ? "," : "", w->checkpointed[i]);
+    for (size_t i = 0; i < w->targets_count && n < sizeof(st->label); i++) {
+        char cond[64];
+        condition_format(&w->targets[i].cond, cond, sizeof(cond));
+        n += (size_t)snprintf(st->label + n, sizeof(st->label) - n, "%s target %s %s %s",
+                              n > 4 ? "," : "", w->targets[i].name, w->targets[i].stat, cond);
+    }
     return 0;
 }
 
@@ -204,6 +260,59 @@ static bool pod_log_conditions(struct run_ctx *ctx, const struct step_wait *w, c
     return all;
 }
 
+/* The view of the target `name` names in GET /v1/targets (its id, address:port, or its
+ * address), or NULL. Borrowed from `list`. */
+static const json_t *find_target(const json_t *list, const char *name)
+{
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *t = json_array_get(list, i);
+        const char *address = json_string_value(json_object_get(t, "address"));
+        char address_port[128];
+        snprintf(address_port, sizeof(address_port), "%s:%" JSON_INTEGER_FORMAT,
+                 address ? address : "", json_integer_value(json_object_get(t, "port")));
+        const char *id = json_string_value(json_object_get(t, "id"));
+        if ((address && !strcmp(address, name)) || !strcmp(address_port, name) ||
+            (id && !strcmp(id, name)))
+            return t;
+    }
+    return NULL;
+}
+
+/* Appends what the target counts are to `seen`; returns whether they all hold (true when there
+ * are none). */
+static bool target_conditions(struct run_ctx *ctx, const struct step_wait *w, char *seen,
+                              size_t seen_size, size_t *n)
+{
+    if (!w->targets_count)
+        return true;
+    json_t *view = NULL;
+    struct error verr;
+    if (fakes_client_view(&ctx->fakes, "targets", &view, &verr) < 0) {
+        seen_add(seen, seen_size, n, verr.message);
+        return false;
+    }
+    const json_t *list = json_object_get(view, "targets");
+    bool all = true;
+    for (size_t i = 0; i < w->targets_count; i++) {
+        const struct target_count *c = &w->targets[i];
+        const json_t *t = find_target(list, c->name);
+        char one[300], cond[64], value[32];
+        condition_format(&c->cond, cond, sizeof(cond));
+        if (!t) {
+            all = false;
+            snprintf(one, sizeof(one), "target %s not served", c->name);
+        } else {
+            double v = json_number_value(json_object_get(t, c->stat));
+            all = all && condition_holds(&c->cond, v);
+            condition_format_number(v, value, sizeof(value));
+            snprintf(one, sizeof(one), "target %s %s %s (want %s)", c->name, c->stat, value, cond);
+        }
+        seen_add(seen, seen_size, n, one);
+    }
+    json_decref(view);
+    return all;
+}
+
 static int wait_condition(void *opaque, char *seen, size_t seen_size, struct error *err)
 {
     struct wait_ctx *wc = opaque;
@@ -236,6 +345,8 @@ static int wait_condition(void *opaque, char *seen, size_t seen_size, struct err
             n += (size_t)snprintf(seen + n, seen_size - n, "%s%s", n ? ", " : "", one);
     }
     if (!pod_log_conditions(ctx, wc->w, seen, seen_size, &n))
+        all = false;
+    if (!target_conditions(ctx, wc->w, seen, seen_size, &n))
         all = false;
     return all ? 1 : 0;
 }

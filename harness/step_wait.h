@@ -18,6 +18,14 @@
 #include "lines.h"
 #include "scenario.h"
 
+/* `target: {127.0.1.5: {scrapes: 2}}`: a count of one fake scrape target (fakes/targets.h),
+ * named as the control API names it (address, address:port or id). */
+struct target_count {
+    const char *name; /* borrowed */
+    const char *stat; /* "scrapes" or "requests" (static) */
+    struct condition cond;
+};
+
 struct step_wait {
     struct count_check conds[SCENARIO_MAX_ITEMS];
     size_t count;
@@ -28,6 +36,8 @@ struct step_wait {
     /* pod log keys whose offset the collector's storage must hold at the file's end */
     const char *checkpointed[SCENARIO_MAX_ITEMS];
     size_t checkpointed_count;
+    struct target_count targets[SCENARIO_MAX_ITEMS]; /* counts of fake scrape targets */
+    size_t targets_count;
     int64_t timeout_ms;
 };
 

@@ -244,7 +244,7 @@ static const struct {
      HEAD "steps:\n  - otlp: {file: inputs/logs.json}\n  - wait: {lokki: {records: 2}}\n"
           "expect: {golden: [loki]}\n",
      "case.yaml:7: steps[1].wait: unknown condition \"lokki\" (expected one of: prometheus, loki, "
-     "tempo, collector, lines, tailing, checkpointed, timeout)"},
+     "tempo, collector, lines, tailing, checkpointed, target, timeout)"},
     {"unknown top-level key", HEAD "stesp: []\nexpect: {golden: [loki]}\n",
      "case.yaml:5: unknown key \"stesp\" (expected one of: name, summary, config,"},
     {"missing required key",
@@ -567,6 +567,15 @@ static const struct {
      HEAD "steps:\n  - target: {address: 127.0.1.5}\nexpect: {golden: [loki]}\n",
      "case.yaml:6: steps[0].target: nothing to do: expected body or bodies (serve), fault, or "
      "stop: true"},
+    {"wait on an unknown count of a target",
+     HEAD "steps:\n  - wait:\n      target:\n        127.0.1.5: {scrape: 2}\n"
+          "expect: {golden: [loki]}\n",
+     "case.yaml:8: steps[0].wait.target.127.0.1.5: unknown count \"scrape\" for a target (expected "
+     "one of: scrapes, requests)"},
+    {"wait on a target without counts",
+     HEAD "steps:\n  - wait: {target: {127.0.1.5: 2}}\nexpect: {golden: [loki]}\n",
+     "case.yaml:6: steps[0].wait.target.127.0.1.5: expected counts such as {scrapes: 2}, got an "
+     "integer"},
     {"target path without a slash",
      HEAD "steps:\n  - target: {address: 127.0.1.5, path: metrics, body: inputs/app.prom}\n"
           "expect: {golden: [loki]}\n",
@@ -584,12 +593,13 @@ static void test_valid_target_steps_are_resolved(void **state)
                             "inputs/app.prom], fault: {status: 503, times: 1}}\n"
                             "  - target: {address: 127.0.1.5, fault: {reset: true}}\n"
                             "  - target: {address: 127.0.1.5, fault: clear}\n"
+                            "  - wait: {target: {127.0.1.5: {scrapes: 2, requests: \"< 5\"}}}\n"
                             "  - target: {address: 127.0.1.5, port: 9100, stop: true}\n"
                             "expect: {golden: [loki]}\n",
                        &s, &err);
     if (rc != 0)
         fail_msg("%s", err.message);
-    assert_int_equal(s->step_count, 4);
+    assert_int_equal(s->step_count, 5);
     const struct step_target *serve = step_target_data(&s->steps[0]);
     assert_int_equal(serve->action, STEP_TARGET_SERVE);
     assert_string_equal(serve->path, "/m");
@@ -598,8 +608,15 @@ static void test_valid_target_steps_are_resolved(void **state)
     assert_non_null(serve->fault);
     assert_int_equal(step_target_data(&s->steps[1])->action, STEP_TARGET_FAULT);
     assert_int_equal(step_target_data(&s->steps[2])->action, STEP_TARGET_CLEAR_FAULT);
-    assert_int_equal(step_target_data(&s->steps[3])->action, STEP_TARGET_STOP);
-    assert_string_equal(s->steps[3].label, "target 127.0.1.5:9100 stop");
+    const struct step_wait *w = step_wait_data(&s->steps[3]);
+    assert_int_equal(w->targets_count, 2);
+    assert_string_equal(w->targets[0].stat, "scrapes");
+    assert_int_equal(w->targets[0].cond.op, COND_GE);
+    assert_int_equal(w->targets[1].cond.op, COND_LT);
+    assert_string_equal(s->steps[3].label,
+                        "wait target 127.0.1.5 scrapes >= 2, target 127.0.1.5 requests < 5");
+    assert_int_equal(step_target_data(&s->steps[4])->action, STEP_TARGET_STOP);
+    assert_string_equal(s->steps[4].label, "target 127.0.1.5:9100 stop");
     scenario_free(s);
 }
 

@@ -284,6 +284,17 @@ static int64_t seconds_to_ms(double seconds)
     return (int64_t)ms;
 }
 
+/* Go's %f of a float, for the invalid-timestamp errors: NaN, +Inf and -Inf are spelt so. */
+static void go_format_f(char *buf, size_t size, double value)
+{
+    if (isnan(value))
+        snprintf(buf, size, "NaN");
+    else if (isinf(value))
+        snprintf(buf, size, "%s", value > 0 ? "+Inf" : "-Inf");
+    else
+        snprintf(buf, size, "%f", value);
+}
+
 /* ---- growing the result, each array with its hard maximum ---- */
 
 static void free_labels(struct expfmt_label *labels, size_t count)
@@ -563,7 +574,7 @@ static int parse_label_set(struct parser *p, bool exemplar, char **metric_name,
                 return fail_in_labels(p, "expected label name");
             if (*metric_name) {
                 char entry[400];
-                quote_entry(p, p->pos, entry, sizeof entry);
+                quote_entry(p, p->pos + 1, entry, sizeof entry); /* through the , or } */
                 return fail(p, -EINVAL, "metric name already set while parsing: %s", entry);
             }
             *metric_name = dup_unescaped(p->buf + name_start + 1, name_end - name_start - 2, true);
@@ -719,8 +730,11 @@ static int parse_exemplar(struct parser *p, struct expfmt_sample *sample)
         p->pos = end;
         if ((rc = parse_float_token(p, start, end, &seconds)) < 0)
             return rc;
-        if (isnan(seconds) || isinf(seconds))
-            return fail(p, -EINVAL, "invalid exemplar timestamp %f", seconds);
+        if (isnan(seconds) || isinf(seconds)) {
+            char shown[32];
+            go_format_f(shown, sizeof shown, seconds);
+            return fail(p, -EINVAL, "invalid exemplar timestamp %s", shown);
+        }
         exemplar->has_timestamp = true;
         exemplar->timestamp_ms = seconds_to_ms(seconds);
         if (end_of_line(p) == 0)
@@ -772,8 +786,11 @@ static int parse_sample_end(struct parser *p, struct expfmt_sample *sample)
         p->pos = end;
         if ((rc = parse_float_token(p, start, end, &seconds)) < 0)
             return rc;
-        if (isnan(seconds) || isinf(seconds))
-            return fail(p, -EINVAL, "invalid timestamp %f", seconds);
+        if (isnan(seconds) || isinf(seconds)) {
+            char shown[32];
+            go_format_f(shown, sizeof shown, seconds);
+            return fail(p, -EINVAL, "invalid timestamp %s", shown);
+        }
         sample->has_timestamp = true;
         sample->timestamp_ms = seconds_to_ms(seconds);
         if (end_of_line(p) == 0)
@@ -814,8 +831,17 @@ static int parse_sample(struct parser *p)
             goto fail;
     }
     if (!sample.name) {
+        /* Upstream finds out only after lexing the value token: the quote runs through it. */
+        size_t value_end = p->pos;
+        while (value_end < p->len && (p->buf[value_end] == ' ' || p->buf[value_end] == '\t') &&
+               (!p->om || value_end == p->pos))
+            value_end++;
+        size_t saved = p->pos;
+        p->pos = value_end;
+        value_end = scan_value_token(p);
+        p->pos = saved;
         char entry[400];
-        quote_entry(p, p->pos, entry, sizeof entry);
+        quote_entry(p, value_end, entry, sizeof entry);
         rc = fail(p, -EINVAL, "metric name not set while parsing: %s", entry);
         goto fail;
     }

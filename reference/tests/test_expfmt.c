@@ -484,6 +484,9 @@ static const struct refused_case refused_cases[] = {
      "line 1: expected a valid start token, got \"=\" (\"INVALID\") while parsing: \"=\""},
     {PROM, "a{} {\n", -EINVAL,
      "line 1: expected value after metric, got \"{\" (\"BOPEN\") while parsing: \"a{} {\""},
+    {PROM, "{\"a\xff\"} 1\n", -EINVAL, "line 1: invalid metric name or label names: \"a\\xff\""},
+    {PROM, "a{\"b\xc0\"=\"1\"} 1\n", -EINVAL,
+     "line 1: invalid metric name or label names: \"b\\xc0\""},
     /* OpenMetrics: openmetricsparse.go */
     {OM, "a 1\n", -EINVAL, "line 2: data does not end with # EOF"},
     {OM, "a 1", -EINVAL, "line 1: data does not end with # EOF"},
@@ -586,6 +589,11 @@ static void test_expfmt_refuses_bodies_past_the_body_labels_and_samples_limits(v
 
     assert_int_equal(expfmt_parse(big, strlen(big), PROM, &limits, &body, &err), -E2BIG);
     assert_string_equal(err.message, "line 3: more than 2 samples (the limit max_samples)");
+    assert_null(body);
+
+    const char *metadata = "# TYPE a gauge\n# TYPE b gauge\n# TYPE c gauge\n";
+    assert_int_equal(expfmt_parse(metadata, strlen(metadata), PROM, &limits, &body, &err), -E2BIG);
+    assert_string_equal(err.message, "line 3: more than 2 families (the limit max_samples)");
     assert_null(body);
 
     /* The default label limit, with generated names. */

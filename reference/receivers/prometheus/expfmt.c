@@ -37,6 +37,7 @@ struct parser {
     bool om;
     struct expfmt_limits limits;
     size_t total_samples;
+    bool family_limit_hit; /* add_family refused past max_samples families, not out of memory */
     struct expfmt_body *body;
     struct error *err;
 };
@@ -357,6 +358,10 @@ static struct expfmt_family *add_family(struct parser *p, const char *name, size
                                         const struct expfmt_family *inherit)
 {
     struct expfmt_body *body = p->body;
+    if (body->family_count >= p->limits.max_samples) {
+        p->family_limit_hit = true;
+        return NULL;
+    }
     if (grow((void **)&body->families, &body->family_capacity, body->family_count + 1,
              sizeof *body->families) < 0)
         return NULL;
@@ -374,6 +379,16 @@ static struct expfmt_family *add_family(struct parser *p, const char *name, size
             return NULL;
     }
     return family;
+}
+
+/* Why add_family gave NULL: the family limit (metadata lines alone can make families, so they
+ * are bounded like samples) or out of memory. */
+static int family_failure(struct parser *p)
+{
+    if (p->family_limit_hit)
+        return fail(p, -E2BIG, "more than %zu families (the limit max_samples)",
+                    p->limits.max_samples);
+    return -ENOMEM;
 }
 
 static struct expfmt_family *current_family(struct parser *p)
@@ -539,6 +554,18 @@ static int check_label_limit(struct parser *p, size_t count)
     return 0;
 }
 
+/* A quoted name may hold any bytes the lexer lets through; the scrape loop then refuses a label
+ * set that is not valid UTF-8 (scrape.go: `invalid metric name or label names`). The message
+ * quotes the one name rather than upstream's whole label set. */
+static int check_name_utf8(struct parser *p, const char *name)
+{
+    if (utf8_valid(name, strlen(name)))
+        return 0;
+    char quoted[400];
+    quote_into(quoted, sizeof quoted, name, strlen(name));
+    return fail(p, -EINVAL, "invalid metric name or label names: %s", quoted);
+}
+
 /* parseLVals: after `{` up to and including `}`. A quoted string followed by `,` or `}` is the
  * metric name (Prometheus 3's quoted names), not allowed in an exemplar. Label names of the
  * sample are checked for duplicates as the receiver's transaction does. */
@@ -580,6 +607,8 @@ static int parse_label_set(struct parser *p, bool exemplar, char **metric_name,
             *metric_name = dup_unescaped(p->buf + name_start + 1, name_end - name_start - 2, true);
             if (!*metric_name)
                 return -ENOMEM;
+            if ((rc = check_name_utf8(p, *metric_name)) < 0)
+                return rc;
             p->pos++;
             if (c == '}')
                 return 0;
@@ -620,6 +649,8 @@ static int parse_label_set(struct parser *p, bool exemplar, char **metric_name,
         (*count)++;
         if (!label->name || !label->value)
             return -ENOMEM;
+        if (quoted && (rc = check_name_utf8(p, label->name)) < 0)
+            return rc;
         if (!exemplar) {
             for (size_t i = 0; i + 1 < *count; i++)
                 if (strcmp((*labels)[i].name, label->name) == 0) {
@@ -850,8 +881,12 @@ static int parse_sample(struct parser *p)
     if ((rc = parse_sample_end(p, &sample)) < 0)
         goto fail;
     struct expfmt_family *family = family_for_sample(p, sample.name);
-    if (!family || grow((void **)&family->samples, &family->sample_capacity,
-                        family->sample_count + 1, sizeof *family->samples) < 0) {
+    if (!family) {
+        rc = family_failure(p);
+        goto fail;
+    }
+    if (grow((void **)&family->samples, &family->sample_capacity, family->sample_count + 1,
+             sizeof *family->samples) < 0) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -951,7 +986,7 @@ static int parse_metadata(struct parser *p, enum metadata_kind kind)
             return fail(p, -EINVAL, "invalid metric type %s", quoted);
         }
         if (!(family = family_for_metadata(p, name, name_len)))
-            return -ENOMEM;
+            return family_failure(p);
         family->type = type;
         break;
     }
@@ -962,7 +997,7 @@ static int parse_metadata(struct parser *p, enum metadata_kind kind)
             return fail(p, -EINVAL, "help text %s is not a valid utf8 string", quoted);
         }
         if (!(family = family_for_metadata(p, name, name_len)))
-            return -ENOMEM;
+            return family_failure(p);
         free(family->help);
         /* OpenMetrics uses the label-value escapes for HELP (openmetricsparse.go Help). */
         if (!(family->help = dup_unescaped(text, text_len, p->om)))
@@ -978,7 +1013,7 @@ static int parse_metadata(struct parser *p, enum metadata_kind kind)
             return fail(p, -EINVAL, "unit %s not a suffix of metric %s", quoted_unit, quoted_name);
         }
         if (!(family = family_for_metadata(p, name, name_len)))
-            return -ENOMEM;
+            return family_failure(p);
         free(family->unit);
         if (!(family->unit = dup_range(text, text_len)))
             return -ENOMEM;

@@ -480,6 +480,9 @@ static const struct refused_case refused_cases[] = {
     {PROM, "{} 1\n", -EINVAL, "line 1: metric name not set while parsing: \"{} 1\""},
     {PROM, "a{\"b\"} 1\n", -EINVAL,
      "line 1: metric name already set while parsing: \"a{\\\"b\\\"}\""},
+    /* promlex.l lets a quoted label value span lines; the line count goes on past it. */
+    {PROM, "a{b=\"x\ny\"} 1\nc d\n", -EINVAL,
+     "line 3: strconv.ParseFloat: parsing \"d\": invalid syntax while parsing: \"c d\""},
     {PROM, "=1\n", -EINVAL,
      "line 1: expected a valid start token, got \"=\" (\"INVALID\") while parsing: \"=\""},
     {PROM, "a{} {\n", -EINVAL,
@@ -633,6 +636,40 @@ static void test_expfmt_survives_every_truncation_of_a_valid_body(void **state)
     }
 }
 
+static void test_expfmt_survives_random_mutations_of_a_valid_body(void **state)
+{
+    (void)state;
+    /* Bytes that matter to the lexers, dropped at pseudo-random places (a fixed seed, so a
+     * failure reproduces). Each result must be a body or an error with its line. */
+    static const char body[] =
+        "# HELP foo a \\\"help\\\"\n# TYPE foo histogram\n# UNIT foo seconds\n"
+        "foo_bucket{le=\"0.1\",a=\"x\\\"y\"} 8 1520879607.789 # {trace_id=\"KOO\"} 0.054 "
+        "1520879607.7\n{\"q.name\",b=\"\"} NaN\nfoo_count 17 12\n# EOF\n";
+    static const char interesting[] = "{}\"\\\n #=,\t\xff\0.e+-_p1";
+    char mutated[sizeof body];
+    uint32_t seed = 2463534242u;
+    for (int round = 0; round < 4000; round++) {
+        memcpy(mutated, body, sizeof body);
+        for (int changes = 1 + round % 3; changes > 0; changes--) {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            mutated[seed % (sizeof body - 1)] = interesting[(seed >> 8) % (sizeof interesting - 1)];
+        }
+        struct expfmt_body *parsed = NULL;
+        struct error err = {0};
+        int rc = expfmt_parse(mutated, sizeof body - 1, round % 2 ? OM : PROM, NULL, &parsed, &err);
+        if (rc == 0) {
+            assert_non_null(parsed);
+            expfmt_body_destroy(parsed);
+        } else {
+            assert_int_equal(rc, -EINVAL);
+            assert_true(strncmp(err.message, "line ", 5) == 0);
+            assert_null(parsed);
+        }
+    }
+}
+
 static void test_expfmt_a_nul_byte_ends_a_text_body_as_in_promlex(void **state)
 {
     (void)state;
@@ -703,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_expfmt_refuses_a_1mb_label_value_past_the_line_limit),
         cmocka_unit_test(test_expfmt_refuses_bodies_past_the_body_labels_and_samples_limits),
         cmocka_unit_test(test_expfmt_survives_every_truncation_of_a_valid_body),
+        cmocka_unit_test(test_expfmt_survives_random_mutations_of_a_valid_body),
         cmocka_unit_test(test_expfmt_a_nul_byte_ends_a_text_body_as_in_promlex),
         cmocka_unit_test(test_expfmt_chooses_the_format_from_the_content_type_as_upstream),
     };

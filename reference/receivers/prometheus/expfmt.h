@@ -13,7 +13,15 @@
  * accepts what the collector accepts): repeated or late TYPE/HELP lines, interleaved families,
  * OpenMetrics counter samples without _total, label values that are not numbers for `le`. The one
  * rule added from the layer above the parser is the receiver's rejection of duplicate label names
- * (receiver/prometheusreceiver internal/transaction.go), since a parsed sample cannot hold them.
+ * (receiver/prometheusreceiver internal/transaction.go), since a parsed sample cannot hold them,
+ * and the scrape loop's refusal of quoted names that are not UTF-8. The OpenMetrics project's own
+ * validator of the Go parser (OpenObservability/OpenMetrics src/cmd/openmetricsvalidator/README.md)
+ * lists the specification's bad_counter_values, bad_repeated_metadata, bad_grouping_or_ordering
+ * and no_metadata cases among those the Go parser accepts.
+ *
+ * Not done here: protobuf bodies, native histograms, upstream's skipping of _created series when
+ * created timestamps are ingested (off by default: they come out as ordinary samples), and its
+ * rewriting of `le`/`quantile` values into OpenMetrics float form (values are kept as written).
  */
 #ifndef OTEL_REFERENCE_EXPFMT_H
 #define OTEL_REFERENCE_EXPFMT_H

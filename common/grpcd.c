@@ -88,6 +88,12 @@ struct grpcd {
     bool runtime_acquired;
     bool started;              /* grpc_server_start was called */
     atomic_bool shutting_down; /* workers stop requesting new calls */
+    /* Held around a worker's check of shutting_down and its grpc_server_request_call, and by
+     * grpcd_stop while it sets shutting_down: once stop has the lock, no request is being made,
+     * and none is made after, so the server is never shut down or destroyed under a
+     * grpc_server_request_call (that race crashed in grpc_cq_end_op under load). */
+    pthread_mutex_t request_lock;
+    bool request_lock_ready;
 };
 
 /* What grpcd_request.call points at: the metadata of one call, as NUL-terminated copies. */
@@ -445,9 +451,14 @@ static void *worker_main(void *arg)
         grpc_metadata_array metadata;
         grpc_call_details_init(&details);
         grpc_metadata_array_init(&metadata);
-        bool asked = requesting && !atomic_load(&s->shutting_down) &&
-                     grpc_server_request_call(s->server, &call, &details, &metadata, w->call_cq,
-                                              w->cq, TAG_NEW_CALL) == GRPC_CALL_OK;
+        bool asked = false;
+        if (requesting) {
+            pthread_mutex_lock(&s->request_lock);
+            asked = !atomic_load(&s->shutting_down) &&
+                    grpc_server_request_call(s->server, &call, &details, &metadata, w->call_cq,
+                                             w->cq, TAG_NEW_CALL) == GRPC_CALL_OK;
+            pthread_mutex_unlock(&s->request_lock);
+        }
         grpc_event ev =
             grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
         if (ev.type == GRPC_OP_COMPLETE && ev.tag == TAG_NEW_CALL && ev.success && call)
@@ -500,7 +511,11 @@ void grpcd_stop(struct grpcd *s)
 {
     if (!s)
         return;
+    if (s->request_lock_ready)
+        pthread_mutex_lock(&s->request_lock);
     atomic_store(&s->shutting_down, true);
+    if (s->request_lock_ready)
+        pthread_mutex_unlock(&s->request_lock);
     if (s->server && s->started) {
         /* Stop listening; calls being served may finish (GracefulStop), then are cancelled. */
         grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, TAG_SHUTDOWN);
@@ -546,6 +561,8 @@ void grpcd_stop(struct grpcd *s)
         grpc_completion_queue_destroy(s->shutdown_cq);
     }
     free(s->workers);
+    if (s->request_lock_ready)
+        pthread_mutex_destroy(&s->request_lock);
     if (s->runtime_acquired)
         grpc_runtime_release();
     free(s);
@@ -569,6 +586,8 @@ struct grpcd *grpcd_start(const char *host, int port, const struct grpcd_options
     }
     grpc_runtime_acquire();
     s->runtime_acquired = true;
+    pthread_mutex_init(&s->request_lock, NULL);
+    s->request_lock_ready = true;
     s->handler = handler;
     s->ctx = ctx;
     s->max_recv = opts->max_recv_message_bytes ? opts->max_recv_message_bytes

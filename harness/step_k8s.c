@@ -344,6 +344,27 @@ static int load_patch(struct loader *l, struct step *st, const json_t *value, co
     return 0;
 }
 
+/* The pod named by value's "pod" ("namespace/name") as targets[0] of the step. Returns 0 or the
+ * loader's failure (file and line). */
+static int load_pod_target(struct loader *l, struct step_k8s *k, const json_t *value,
+                           const char *path, int line)
+{
+    const char *pod = loader_get_string(value, "pod");
+    const char *slash = strchr(pod, '/');
+    if (!slash || slash == pod || !slash[1] || strchr(slash + 1, '/') ||
+        (size_t)(slash - pod) >= sizeof(k->targets[0].namespace))
+        return loader_fail(l, loader_line_of_key(l, value, "pod", line), path,
+                           "pod: expected namespace/name, e.g. default/web");
+    struct step_k8s_target *t = &k->targets[0];
+    t->kind = "Pod";
+    t->api_version = "v1";
+    t->name = slash + 1;
+    t->namespace_given = true;
+    snprintf(t->namespace, sizeof(t->namespace), "%.*s", (int)(slash - pod), pod);
+    k->target_count = 1;
+    return 0;
+}
+
 static const struct field relabel_fields[] = {
     {"pod", FIELD_STR, true, "the pod, namespace/name"},
     {"labels", FIELD_MAP, true, "labels to set (a string) or remove (null), e.g. {tier: web}"},
@@ -357,12 +378,8 @@ static int load_relabel(struct loader *l, struct step *st, const json_t *value, 
     int rc = loader_check_fields(l, value, line, path, relabel_fields);
     if (rc < 0)
         return rc;
-    const char *pod = loader_get_string(value, "pod");
-    const char *slash = strchr(pod, '/');
-    int pline = loader_line_of_key(l, value, "pod", line);
-    if (!slash || slash == pod || !slash[1] || strchr(slash + 1, '/') ||
-        (size_t)(slash - pod) >= sizeof(k->targets[0].namespace))
-        return loader_fail(l, pline, path, "pod: expected namespace/name, e.g. default/web");
+    if ((rc = load_pod_target(l, k, value, path, line)) < 0)
+        return rc;
     const json_t *labels = json_object_get(value, "labels");
     const char *key;
     json_t *label_value;
@@ -373,18 +390,11 @@ static int load_relabel(struct loader *l, struct step *st, const json_t *value, 
                                "labels.%s: expected a string (to set) or null (to remove), got %s",
                                key, loader_type_name(label_value));
     }
-    struct step_k8s_target *t = &k->targets[0];
-    t->kind = "Pod";
-    t->api_version = "v1";
-    t->name = slash + 1;
-    t->namespace_given = true;
-    snprintf(t->namespace, sizeof(t->namespace), "%.*s", (int)(slash - pod), pod);
-    k->target_count = 1;
     k->owned = json_pack("{s:{s:O}}", "metadata", "labels", labels);
     if (!k->owned)
         return error_set(l->err, -ENOMEM, ERROR_PERMANENT, "out of memory");
     k->patch = k->owned;
-    snprintf(st->label, sizeof(st->label), "k8s relabel %s", pod);
+    snprintf(st->label, sizeof(st->label), "k8s relabel %s", loader_get_string(value, "pod"));
     return 0;
 }
 
@@ -622,12 +632,8 @@ static int load_phase(struct loader *l, struct step *st, const json_t *value, co
     int rc = loader_check_fields(l, value, line, path, phase_fields);
     if (rc < 0)
         return rc;
-    const char *pod = loader_get_string(value, "pod");
-    const char *slash = strchr(pod, '/');
-    if (!slash || slash == pod || !slash[1] || strchr(slash + 1, '/') ||
-        (size_t)(slash - pod) >= sizeof(k->targets[0].namespace))
-        return loader_fail(l, loader_line_of_key(l, value, "pod", line), path,
-                           "pod: expected namespace/name, e.g. default/web");
+    if ((rc = load_pod_target(l, k, value, path, line)) < 0)
+        return rc;
     k->phase = loader_get_string(value, "phase");
     bool known = false;
     for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
@@ -636,13 +642,8 @@ static int load_phase(struct loader *l, struct step *st, const json_t *value, co
         return loader_fail(l, loader_line_of_key(l, value, "phase", line), path,
                            "phase: expected Pending, Running, Succeeded or Failed, got \"%s\"",
                            k->phase);
-    struct step_k8s_target *t = &k->targets[0];
-    snprintf(t->namespace, sizeof(t->namespace), "%.*s", (int)(slash - pod), pod);
-    t->namespace_given = true;
-    t->kind = "Pod";
-    t->name = slash + 1;
-    k->target_count = 1;
-    snprintf(st->label, sizeof(st->label), "k8s phase %s %s", pod, k->phase);
+    snprintf(st->label, sizeof(st->label), "k8s phase %s %s", loader_get_string(value, "pod"),
+             k->phase);
     return 0;
 }
 

@@ -222,8 +222,8 @@ static void test_summary_keeps_quantiles_count_and_sum(void **state)
 {
     (void)state;
     struct payload *p = convert("# TYPE rpc summary\n"
-                                "rpc{quantile=\"0.5\"} 0.2\n"
                                 "rpc{quantile=\"0.99\"} 1.5\n"
+                                "rpc{quantile=\"0.5\"} 0.2\n"
                                 "rpc_sum 30\n"
                                 "rpc_count 100\n",
                                 PROM);
@@ -251,7 +251,8 @@ static void test_info_and_stateset_become_non_monotonic_sums(void **state)
                                 "door{door=\"closed\"} 0\n"
                                 "# EOF\n",
                                 OM);
-    otlp_metric *info = metric_named(p, "build_info");
+    /* The _info suffix is trimmed like a histogram's _bucket (metadata.go metadataForMetric). */
+    otlp_metric *info = metric_named(p, "build");
     assert_int_equal(info->data_case, METRIC_DATA(SUM));
     assert_false(info->sum->is_monotonic);
     assert_int_equal(info->sum->aggregation_temporality, 2);
@@ -294,6 +295,27 @@ static void test_target_info_becomes_resource_attributes_only(void **state)
     assert_string_equal(resource_attr(p, 0, "service.name"), "app");
     assert_int_equal(metric_total(p), 1);
     metric_named(p, "up_time");
+    payload_free(p);
+}
+
+static void test_target_info_alone_sends_no_resource(void **state)
+{
+    (void)state;
+    struct payload *p =
+        convert("target_info{job=\"other\",instance=\"h:1\",a=\"b\"} 1\ng 1\n", PROM);
+    assert_int_equal(p->metrics->n_resource_metrics, 1);
+    assert_string_equal(resource_attr(p, 0, "service.name"), "app");
+    assert_null(resource_attr(p, 0, "a"));
+    payload_free(p);
+}
+
+static void test_scope_version_alone_still_names_the_scope(void **state)
+{
+    (void)state;
+    struct payload *p = convert("a{otel_scope_version=\"3\"} 1\n", PROM);
+    otlp_scope_metrics *sm = p->metrics->resource_metrics[0]->scope_metrics[0];
+    assert_string_equal(sm->scope->name, "");
+    assert_string_equal(sm->scope->version, "3");
     payload_free(p);
 }
 
@@ -360,11 +382,16 @@ static void test_loopback_instance_has_no_server_address(void **state)
 static void test_sample_job_and_instance_make_their_own_resource(void **state)
 {
     (void)state;
-    struct payload *p = convert("g 1\ng{job=\"other\",instance=\"10.0.0.9:1\"} 2\n", PROM);
+    struct payload *p = convert(
+        "g 1\ng{job=\"other\",instance=\"10.0.0.9:1\"} 2\ng{job=\"\",instance=\"\",x=\"1\"} 3\n",
+        PROM);
     assert_int_equal(p->metrics->n_resource_metrics, 2);
     assert_string_equal(resource_attr(p, 0, "service.name"), "app");
     assert_string_equal(resource_attr(p, 1, "service.name"), "other");
     assert_string_equal(resource_attr(p, 1, "server.address"), "10.0.0.9");
+    /* Empty job and instance labels count as absent: that sample is the target's. */
+    otlp_metric *g = p->metrics->resource_metrics[0]->scope_metrics[0]->metrics[0];
+    assert_int_equal(g->gauge->n_data_points, 2);
     payload_free(p);
 }
 
@@ -403,11 +430,14 @@ static void test_openmetrics_created_is_start_time_and_unit_is_ucum(void **state
 static void test_stale_nan_becomes_no_recorded_value(void **state)
 {
     (void)state;
-    struct expfmt_body *body = parse("g 1\n"
-                                     "# TYPE h histogram\n"
-                                     "h_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n"
-                                     "h_sum 1\nh_count 1\n",
-                                     PROM);
+    struct expfmt_body *body =
+        parse("g 1\n"
+              "# TYPE h histogram\n"
+              "h_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n"
+              "h_sum 1\nh_count 1\n"
+              "# TYPE s summary\n"
+              "s{quantile=\"0.9\"} 2\ns{quantile=\"0.1\"} 1\ns_sum 3\ns_count 2\n",
+              PROM);
     /* A scrape body cannot carry StaleNaN; the scrape loop writes it for vanished series. */
     for (size_t f = 0; f < body->family_count; f++)
         for (size_t s = 0; s < body->families[f].sample_count; s++)
@@ -422,7 +452,18 @@ static void test_stale_nan_becomes_no_recorded_value(void **state)
     assert_int_equal(h->flags, 1);
     assert_int_equal(h->count, 0);
     assert_int_equal(h->_sum_case, 0);
-    assert_int_equal(h->n_bucket_counts, 0);
+    /* The bounds stay, with zero counts (metricfamily.go toDistributionPoint). */
+    assert_int_equal(h->n_explicit_bounds, 1);
+    assert_int_equal(h->n_bucket_counts, 2);
+    assert_int_equal(h->bucket_counts[0], 0);
+    assert_int_equal(h->bucket_counts[1], 0);
+    /* Quantiles stay too, sorted, their values unset. */
+    otlp_summary_point *sp = metric_named(p, "s")->summary->data_points[0];
+    assert_int_equal(sp->flags, 1);
+    assert_int_equal(sp->count, 0);
+    assert_int_equal(sp->n_quantile_values, 2);
+    assert_true(sp->quantile_values[0]->quantile == 0.1 && sp->quantile_values[0]->value == 0);
+    assert_true(sp->quantile_values[1]->quantile == 0.9 && sp->quantile_values[1]->value == 0);
     payload_free(p);
 }
 
@@ -523,6 +564,8 @@ int main(void)
         cmocka_unit_test(test_info_and_stateset_become_non_monotonic_sums),
         cmocka_unit_test(test_gaugehistogram_is_dropped),
         cmocka_unit_test(test_target_info_becomes_resource_attributes_only),
+        cmocka_unit_test(test_target_info_alone_sends_no_resource),
+        cmocka_unit_test(test_scope_version_alone_still_names_the_scope),
         cmocka_unit_test(test_scope_labels_choose_the_scope_and_are_no_attributes),
         cmocka_unit_test(test_empty_and_target_labels_are_no_attributes),
         cmocka_unit_test(test_loopback_instance_has_no_server_address),

@@ -280,16 +280,18 @@ static otlp_scope_metrics *scope_for(otlp_resource_metrics *rm, const char *name
     return sm;
 }
 
-/* The scope of a sample (transaction.go getScopeID): the otel_scope_name/version/schema_url
- * labels when the sample carries a name, else the receiver itself at the collector version. */
+/* The scope of a sample (transaction.go getScopeID, getMetrics): as soon as one of the
+ * otel_scope_name/version/schema_url labels is there, the scope is made of those three (an absent
+ * one is ""); without any, it is the receiver itself at the collector version. */
 static otlp_scope_metrics *scope_for_sample(otlp_resource_metrics *rm,
                                             const struct expfmt_sample *sample)
 {
     const char *name = label_value(sample, "otel_scope_name");
-    if (!name)
+    const char *version = label_value(sample, "otel_scope_version");
+    const char *schema_url = label_value(sample, "otel_scope_schema_url");
+    if (!name && !version && !schema_url)
         return scope_for(rm, PROM_TO_OTLP_SCOPE_NAME, PROM_TO_OTLP_COLLECTOR_VERSION, NULL);
-    return scope_for(rm, name, label_value(sample, "otel_scope_version"),
-                     label_value(sample, "otel_scope_schema_url"));
+    return scope_for(rm, name, version, schema_url);
 }
 
 /* ---- metrics ---- */
@@ -576,10 +578,10 @@ static int finish_histogram_point(struct group *g)
 {
     otlp_histogram_point *p = g->point;
     if (g->stale) {
-        p->flags = NO_RECORDED_VALUE; /* zero counts, no sum, no buckets */
+        /* The bounds are still sent, with zero counts: a StaleNaN as uint64 would be huge. */
+        p->flags = NO_RECORDED_VALUE;
         p->count = 0;
         p->_sum_case = OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT___SUM__NOT_SET;
-        return 0;
     }
     qsort(g->buckets, g->bucket_count, sizeof *g->buckets, compare_buckets);
     size_t finite = 0;
@@ -593,11 +595,11 @@ static int finish_histogram_point(struct group *g)
     for (size_t i = 0; i < finite; i++) {
         p->explicit_bounds[i] = g->buckets[i].bound;
         double delta = g->buckets[i].cumulative - previous;
-        p->bucket_counts[i] = delta > 0 ? (uint64_t)delta : 0;
+        p->bucket_counts[i] = delta > 0 && !g->stale ? (uint64_t)delta : 0;
         previous = g->buckets[i].cumulative;
     }
     double last = (double)p->count - previous;
-    p->bucket_counts[finite] = last > 0 ? (uint64_t)last : 0;
+    p->bucket_counts[finite] = last > 0 && !g->stale ? (uint64_t)last : 0;
     p->n_explicit_bounds = finite;
     p->n_bucket_counts = finite + 1;
     return 0;
@@ -638,7 +640,7 @@ static int add_grouped_sample(struct family_groups *groups, otlp_scope_metrics *
         return -ENOMEM;
     if (is_count) {
         g->has_count = true;
-        g->stale = is_stale(sample->value);
+        g->stale = g->stale || is_stale(sample->value);
         uint64_t count = isfinite(sample->value) && sample->value > 0 ? (uint64_t)sample->value : 0;
         uint64_t time = sample_time_ns(sample, scrape_time_ns); /* the point's time is _count's */
         if (type == EXPFMT_HISTOGRAM) {
@@ -651,6 +653,7 @@ static int add_grouped_sample(struct family_groups *groups, otlp_scope_metrics *
         return 0;
     }
     if (is_sum) {
+        g->stale = g->stale || is_stale(sample->value);
         if (type == EXPFMT_HISTOGRAM) {
             otlp_histogram_point *p = g->point;
             p->_sum_case = OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT___SUM_SUM;
@@ -691,6 +694,27 @@ static int add_grouped_sample(struct family_groups *groups, otlp_scope_metrics *
     return 0;
 }
 
+static int compare_quantiles(const void *a, const void *b)
+{
+    double x = (*(otlp_quantile *const *)a)->quantile, y = (*(otlp_quantile *const *)b)->quantile;
+    return (x > y) - (x < y);
+}
+
+/* Quantiles sorted (metricfamily.go sortPoints); a stale point keeps its quantiles with the
+ * values unset (0) and has no count or sum (toSummaryPoint). */
+static void finish_summary_point(struct group *g)
+{
+    otlp_summary_point *p = g->point;
+    qsort(p->quantile_values, p->n_quantile_values, sizeof *p->quantile_values, compare_quantiles);
+    if (!g->stale)
+        return;
+    p->flags = NO_RECORDED_VALUE;
+    p->count = 0;
+    p->sum = 0;
+    for (size_t q = 0; q < p->n_quantile_values; q++)
+        p->quantile_values[q]->value = 0;
+}
+
 /* Ends a histogram or summary family: groups without _count are dropped (metricfamily.go),
  * stale groups lose their values. */
 static int finish_groups(struct family_groups *groups)
@@ -704,16 +728,8 @@ static int finish_groups(struct family_groups *groups)
         if (g->metric->data_case == METRIC_DATA(HISTOGRAM)) {
             if (finish_histogram_point(g) < 0)
                 return -ENOMEM;
-        } else if (g->stale) {
-            otlp_summary_point *p = g->point;
-            p->flags = NO_RECORDED_VALUE;
-            p->count = 0;
-            p->sum = 0;
-            for (size_t q = 0; q < p->n_quantile_values; q++)
-                message_free(p->quantile_values[q]);
-            pdata_free(p->quantile_values);
-            p->quantile_values = NULL;
-            p->n_quantile_values = 0;
+        } else {
+            finish_summary_point(g);
         }
     }
     return 0;
@@ -730,7 +746,7 @@ static size_t metric_point_count(const otlp_metric *m)
     }
 }
 
-/* A metric whose every group was dropped is not sent. */
+/* A metric whose every group was dropped is not sent, nor a Resource without metrics. */
 static void remove_empty_metrics(otlp_metrics_req *req)
 {
     for (size_t r = 0; r < req->n_resource_metrics; r++) {
@@ -747,6 +763,19 @@ static void remove_empty_metrics(otlp_metrics_req *req)
             sm->n_metrics = kept;
         }
     }
+    /* transaction.go getMetrics: a Resource without any metric (target_info alone) is not sent. */
+    size_t kept = 0;
+    for (size_t r = 0; r < req->n_resource_metrics; r++) {
+        otlp_resource_metrics *rm = req->resource_metrics[r];
+        size_t metrics = 0;
+        for (size_t s = 0; s < rm->n_scope_metrics; s++)
+            metrics += rm->scope_metrics[s]->n_metrics;
+        if (metrics == 0)
+            message_free(rm);
+        else
+            req->resource_metrics[kept++] = rm;
+    }
+    req->n_resource_metrics = kept;
 }
 
 /* target_info's labels (but job, instance and __name__) go on the Resource (transaction.go). */
@@ -792,11 +821,12 @@ static int convert_family(otlp_metrics_req *req, const struct expfmt_family *fam
     for (int pass = 0; pass < (family->type == EXPFMT_COUNTER ? 2 : 1) && rc == 0; pass++) {
         for (size_t i = 0; i < family->sample_count && rc == 0; i++) {
             const struct expfmt_sample *sample = &family->samples[i];
+            /* transaction.go getJobAndInstance: a missing or empty label takes the target's. */
             const char *job = label_value(sample, "job");
             const char *instance = label_value(sample, "instance");
             otlp_resource_metrics *rm =
-                resource_for(req, job ? job : target->job, instance ? instance : target->instance,
-                             target->scheme);
+                resource_for(req, job && job[0] ? job : target->job,
+                             instance && instance[0] ? instance : target->instance, target->scheme);
             if (!rm) {
                 rc = -ENOMEM;
                 break;
@@ -822,7 +852,10 @@ static int convert_family(otlp_metrics_req *req, const struct expfmt_family *fam
                 apply_counter_created(sm, family, sample);
                 continue;
             }
-            otlp_metric *m = metric_for(sm, sample->name, family);
+            /* metadata.go metadataForMetric: the name is the sample's (a counter keeps _total),
+             * except for info, whose _info suffix is trimmed back to the family name. */
+            otlp_metric *m =
+                metric_for(sm, family->type == EXPFMT_INFO ? family->name : sample->name, family);
             rc = m ? add_number_point(m, sample, family->type, scrape_time_ns) : -ENOMEM;
         }
     }

@@ -9,10 +9,13 @@
  * internal/metadata.go (the synthetic metrics' descriptions), pkg/translator/prometheus
  * (unit_to_ucum.go, the prometheus.type metadata key).
  *
- * Not done here (the scrape loop's job, later): scraping, relabelling, honor_labels, staleness
- * markers across scrapes (a sample whose value is already Prometheus' StaleNaN is converted to a
- * NoRecordedValue point), the __meta_kubernetes_* resource attributes, otel_scope_info, exemplars,
- * native histograms.
+ * Not done here: scraping, relabelling, honor_labels and staleness (the scrape loop's job, later;
+ * a sample whose value is already Prometheus' StaleNaN is converted to a
+ * NoRecordedValue point), the __meta_kubernetes_* resource attributes, otel_scope_info and the
+ * other otel_scope_* labels as scope attributes, exemplars, native histograms, _created on info
+ * and stateset, and two checks seen only in contrib's main branch (not confirmed for 0.144): the
+ * drop of histograms with NaN or decreasing buckets, and of samples whose timestamp differs
+ * from their group's.
  */
 #ifndef OTEL_REFERENCE_PROM_TO_OTLP_H
 #define OTEL_REFERENCE_PROM_TO_OTLP_H

@@ -126,8 +126,8 @@ static void test_counter_is_monotonic_cumulative_sum_as_upstream_writes_it(void 
         json,
         "{\"resourceMetrics\":[{\"resource\":{\"attributes\":["
         "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"app\"}},"
-        "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"10.1.2.3:8080\"}},"
         "{\"key\":\"server.address\",\"value\":{\"stringValue\":\"10.1.2.3\"}},"
+        "{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"10.1.2.3:8080\"}},"
         "{\"key\":\"server.port\",\"value\":{\"stringValue\":\"8080\"}},"
         "{\"key\":\"url.scheme\",\"value\":{\"stringValue\":\"http\"}}]},"
         "\"scopeMetrics\":[{\"scope\":{\"name\":\"github.com/open-telemetry/"
@@ -360,9 +360,13 @@ static void test_loopback_instance_has_no_server_address(void **state)
         {"0.0.0.0:80", NULL, "80"},
         {"[::1]:9090", NULL, "9090"},
         {"[::]:9090", NULL, "9090"},
+        {"[::ffff:127.0.0.2]:80", NULL, "80"}, /* Go judges a mapped IPv4 as IPv4 */
         {"[fd00::5]:9100", "fd00::5", "9100"},
         {"node-exporter", "node-exporter", ""},
         {"pod.ns.svc:443", "pod.ns.svc", "443"},
+        /* net.SplitHostPort refuses these: the whole label is the host, the port "". */
+        {"[fd00::5]", "[fd00::5]", ""},
+        {"fd00::5", "fd00::5", ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct prom_target t = {"job", cases[i].instance, "https"};

@@ -175,23 +175,26 @@ static bool is_discernible_host(const char *host)
     return true;
 }
 
-/* Splits host:port as Go's net.SplitHostPort does for the cases an instance label takes
- * ("h:p", "[v6]:p"); without a port the whole label is the host and the port is "". The caller
- * owns both strings (malloc). */
+/* Splits host:port as Go's net.SplitHostPort does for an instance label: "h:p" or "[v6]:p".
+ * Anything else is an error upstream, and then (prom_to_otlp.go CreateResource) the whole label
+ * is the host, brackets included, and the port is "". The caller owns both strings (malloc). */
 static int split_instance(const char *instance, char **host, char **port)
 {
-    const char *colon = strrchr(instance, ':');
     const char *host_start = instance, *host_end = instance + strlen(instance);
     const char *port_text = "";
-    bool bracketed = instance[0] == '[';
-    if (colon && (!bracketed || (colon > instance && colon[-1] == ']')) &&
-        (bracketed || strchr(instance, ':') == colon)) {
-        host_end = colon;
-        port_text = colon + 1;
-    }
-    if (bracketed && host_end > host_start && host_end[-1] == ']') {
-        host_start++;
-        host_end--;
+    if (instance[0] == '[') {
+        const char *close = strchr(instance, ']');
+        if (close && close[1] == ':') {
+            host_start = instance + 1;
+            host_end = close;
+            port_text = close + 2;
+        }
+    } else {
+        const char *colon = strchr(instance, ':');
+        if (colon && colon == strrchr(instance, ':')) { /* more colons: "too many colons" */
+            host_end = colon;
+            port_text = colon + 1;
+        }
     }
     *host = strndup(host_start, (size_t)(host_end - host_start));
     *port = strdup(port_text);
@@ -213,12 +216,12 @@ static int fill_resource(otlp_resource *resource, const char *job, const char *i
     otlp_keyvalue ***attrs = &resource->attributes;
     size_t *n = &resource->n_attributes;
     int rc = -ENOMEM;
-    if (pdata_attr_upsert_string(attrs, n, "service.name", job) < 0 ||
-        pdata_attr_upsert_string(attrs, n, "service.instance.id", instance) < 0)
+    if (pdata_attr_upsert_string(attrs, n, "service.name", job) < 0)
         goto done;
     if (is_discernible_host(host) && pdata_attr_upsert_string(attrs, n, "server.address", host) < 0)
         goto done;
-    if (pdata_attr_upsert_string(attrs, n, "server.port", port) < 0 ||
+    if (pdata_attr_upsert_string(attrs, n, "service.instance.id", instance) < 0 ||
+        pdata_attr_upsert_string(attrs, n, "server.port", port) < 0 ||
         pdata_attr_upsert_string(attrs, n, "url.scheme", scheme ? scheme : "") < 0)
         goto done;
     rc = 0;

@@ -115,7 +115,7 @@ static int decode(const char *body, size_t len, const char *prefix, json_t **out
 /* ---- RFC 7386, as json-patch's MergePatch applies it ---- */
 
 /* pruneNulls: null members of maps go at every depth; arrays keep their null elements. */
-static void prune_nulls(json_t *v)
+void k8s_patch_prune_nulls(json_t *v)
 {
     if (json_is_object(v)) {
         const char *key;
@@ -126,11 +126,11 @@ static void prune_nulls(json_t *v)
             if (json_is_null(value))
                 json_object_del(v, key);
             else
-                prune_nulls(value);
+                k8s_patch_prune_nulls(value);
         }
     } else if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++)
-            prune_nulls(json_array_get(v, i));
+            k8s_patch_prune_nulls(json_array_get(v, i));
     }
 }
 
@@ -147,7 +147,7 @@ static int merge_docs(json_t *doc, json_t *patch)
         }
         json_t *current = json_object_get(doc, key);
         if (!current || json_is_null(current) || !json_is_object(current)) {
-            prune_nulls(value); /* merge(): a non-map is replaced by the pruned patch */
+            k8s_patch_prune_nulls(value); /* merge(): a non-map is replaced by the pruned patch */
         } else if (json_is_object(value)) {
             if (merge_docs(current, value) < 0)
                 return -ENOMEM;

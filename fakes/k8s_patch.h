@@ -63,4 +63,8 @@ int k8s_patch_apply(enum k8s_patch_type type, const struct k8s_resource_type *rt
 int k8s_patch_http_status(int code);
 const char *k8s_patch_reason(int code);
 
+/* Removes every null member of the objects in `v`, at any depth (what a merge patch's nulls
+ * mean once there is nothing left to delete them from). Shared with the strategic merge. */
+void k8s_patch_prune_nulls(json_t *v);
+
 #endif

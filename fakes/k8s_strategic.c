@@ -15,6 +15,7 @@
  * by content here.
  */
 #include "k8s_strategic.h"
+#include "k8s_patch.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -482,26 +483,6 @@ static long position(const json_t *positions, const json_t *element, const char 
 }
 
 /* ---- directive-free values ---- */
-
-/* discardNullValuesFromPatch: null members of maps go, at every depth. */
-static void discard_nulls(json_t *v)
-{
-    if (json_is_object(v)) {
-        const char *key;
-        json_t *value;
-        void *tmp;
-        json_object_foreach_safe(v, tmp, key, value)
-        {
-            if (json_is_null(value))
-                json_object_del(v, key);
-            else
-                discard_nulls(value);
-        }
-    } else if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++)
-            discard_nulls(json_array_get(v, i));
-    }
-}
 
 /* removeDirectives: maps that carry $patch are dropped (*out NULL), others lose such members and
  * elements at every depth. *out is a new reference. Returns 0 or -ENOMEM. */
@@ -1199,7 +1180,7 @@ static int merge_set_orders(json_t *original, json_t *patch, const struct schema
 /* Sets original[key] to the patch's value as a new key takes it: without nulls and directives. */
 static int take_value(json_t *original, const char *key, json_t *value, struct error *err)
 {
-    discard_nulls(value);
+    k8s_patch_prune_nulls(value); /* discardNullValuesFromPatch */
     json_t *clean = NULL;
     if (remove_directives(value, &clean) < 0)
         return out_of_memory(err);

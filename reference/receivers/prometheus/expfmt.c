@@ -736,6 +736,25 @@ static int end_of_line(struct parser *p)
     return -1;
 }
 
+/* An OpenMetrics timestamp (seconds, with a fraction) after the blank at p->pos, as milliseconds;
+ * NaN and Inf are refused with `what` (a sample's and an exemplar's words differ upstream). */
+static int parse_om_timestamp(struct parser *p, const char *what, int64_t *ms)
+{
+    size_t start = ++p->pos, end = scan_value_token(p);
+    double seconds;
+    p->pos = end;
+    int rc = parse_float_token(p, start, end, &seconds);
+    if (rc < 0)
+        return rc;
+    if (isnan(seconds) || isinf(seconds)) {
+        char shown[32];
+        go_format_f(shown, sizeof shown, seconds);
+        return fail(p, -EINVAL, "%s %s", what, shown);
+    }
+    *ms = seconds_to_ms(seconds);
+    return 0;
+}
+
 static int parse_exemplar(struct parser *p, struct expfmt_sample *sample)
 {
     p->pos += 4; /* " # {" */
@@ -756,18 +775,9 @@ static int parse_exemplar(struct parser *p, struct expfmt_sample *sample)
         return 0;
     if (peek(p) == ' ' && p->pos + 1 < p->len && p->buf[p->pos + 1] != ' ' &&
         p->buf[p->pos + 1] != '\n') {
-        size_t start = ++p->pos, end = scan_value_token(p);
-        double seconds;
-        p->pos = end;
-        if ((rc = parse_float_token(p, start, end, &seconds)) < 0)
+        if ((rc = parse_om_timestamp(p, "invalid exemplar timestamp", &exemplar->timestamp_ms)) < 0)
             return rc;
-        if (isnan(seconds) || isinf(seconds)) {
-            char shown[32];
-            go_format_f(shown, sizeof shown, seconds);
-            return fail(p, -EINVAL, "invalid exemplar timestamp %s", shown);
-        }
         exemplar->has_timestamp = true;
-        exemplar->timestamp_ms = seconds_to_ms(seconds);
         if (end_of_line(p) == 0)
             return 0;
         return fail_token(p, "expected next entry after exemplar timestamp", p->pos, p->pos,
@@ -812,18 +822,9 @@ static int parse_sample_end(struct parser *p, struct expfmt_sample *sample)
         return parse_exemplar(p, sample);
     if (peek(p) == ' ' && p->pos + 1 < p->len && p->buf[p->pos + 1] != ' ' &&
         p->buf[p->pos + 1] != '\n') {
-        size_t start = ++p->pos, end = scan_value_token(p);
-        double seconds;
-        p->pos = end;
-        if ((rc = parse_float_token(p, start, end, &seconds)) < 0)
+        if ((rc = parse_om_timestamp(p, "invalid timestamp", &sample->timestamp_ms)) < 0)
             return rc;
-        if (isnan(seconds) || isinf(seconds)) {
-            char shown[32];
-            go_format_f(shown, sizeof shown, seconds);
-            return fail(p, -EINVAL, "invalid timestamp %s", shown);
-        }
         sample->has_timestamp = true;
-        sample->timestamp_ms = seconds_to_ms(seconds);
         if (end_of_line(p) == 0)
             return 0;
         if (at_exemplar(p))
